@@ -1,0 +1,223 @@
+"""Refresh-ahead, single-flight credential cache.
+
+The algorithm is botocore's ``RefreshableCredentials``, with windows relative to the issued
+lifetime so it behaves the same for a 900 s password and for a 3 s one in a time-scaled test:
+
+* fresh       (before the advisory point)  → served from memory, no lock taken;
+* advisory    (last 25 % of the lifetime, or from AWS's ``NextRefreshTime``) → one caller
+  refreshes under a non-blocking try-lock; everyone else, and that caller too if AWS fails,
+  keeps the still-valid credential;
+* mandatory   (last 10 %) or expired or cold → callers block on the key's lock; one refreshes,
+  the others take its result, or its error.
+
+Deadlines are kept on a monotonic clock measured from the moment the request was sent, so a
+jump of the wall clock neither serves an expired password nor causes a refresh loop.
+
+This module knows a clock and a fetch function. It knows nothing about AWS or drivers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+from .credentials import Credential
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+Fetch = Callable[[], Credential]
+
+
+@dataclass(frozen=True)
+class RefreshPolicy:
+    """Fractions of the issued lifetime."""
+
+    advisory_fraction: float = 0.25
+    mandatory_fraction: float = 0.10
+    # After a failed advisory refresh, wait this share of the lifetime before trying again,
+    # so an AWS outage does not turn every connect into an AWS call.
+    retry_fraction: float = 0.02
+
+    def __post_init__(self) -> None:
+        if not 0 < self.mandatory_fraction <= self.advisory_fraction < 1:
+            raise ValueError("need 0 < mandatory_fraction <= advisory_fraction < 1")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When, on the cache's clock, a credential enters each window."""
+
+    advisory_at: float
+    mandatory_at: float
+    expires_at: float
+
+    @classmethod
+    def for_credential(
+        cls, credential: Credential, requested_at: float, policy: RefreshPolicy
+    ) -> Schedule:
+        lifetime = max(credential.lifetime_seconds, 0.0)
+        expires_at = requested_at + lifetime
+        mandatory_at = expires_at - lifetime * policy.mandatory_fraction
+        advisory_at = expires_at - lifetime * policy.advisory_fraction
+        if credential.next_refresh_at is not None:
+            # AWS says when to refresh: honour it if it comes earlier than our own window.
+            offset = (credential.next_refresh_at - credential.issued_at).total_seconds()
+            advisory_at = min(advisory_at, requested_at + max(offset, 0.0))
+        return cls(min(advisory_at, mandatory_at), mandatory_at, expires_at)
+
+
+class _Slot:
+    """One key's state. Readers take ``credential`` and ``schedule`` without a lock: both are
+    replaced together under ``lock`` as one immutable pair."""
+
+    __slots__ = ("attempts", "entry", "last_error", "lock", "retry_after")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entry: tuple[Credential, Schedule] | None = None
+        self.retry_after = 0.0
+        self.attempts = 0
+        self.last_error: BaseException | None = None
+
+
+class CredentialCache:
+    """Credentials by key (a hashable value holding no secret)."""
+
+    def __init__(self, *, clock: Clock = time.monotonic, policy: RefreshPolicy | None = None):
+        self._clock = clock
+        self._policy = policy or RefreshPolicy()
+        self._slots: dict[Hashable, _Slot] = {}
+        self._slots_lock = threading.Lock()
+        self._async_inflight: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[Hashable, asyncio.Future[Credential]]
+        ] = weakref.WeakKeyDictionary()
+
+    def get(self, key: Hashable, fetch: Fetch) -> Credential:
+        """The credential for ``key``, calling ``fetch`` only when a refresh is due."""
+        slot = self._slots.get(key)
+        if slot is not None and (entry := slot.entry) is not None \
+                and self._clock() < entry[1].advisory_at:
+            return entry[0]
+        return self._get_slow(key, fetch)
+
+    def peek(self, key: Hashable) -> Credential | None:
+        """The cached credential if it has not expired, without fetching."""
+        slot = self._slots.get(key)
+        if slot is None or (entry := slot.entry) is None:
+            return None
+        return entry[0] if self._clock() < entry[1].expires_at else None
+
+    def invalidate(self, key: Hashable, credential: Credential | None = None) -> None:
+        """Forget ``key`` (e.g. the server refused its password). With ``credential``, forget
+        only if it is still the cached one, so a refusal of an old password does not throw
+        away a newer one another thread just fetched."""
+        slot = self._slots.get(key)
+        if slot is None:
+            return
+        with slot.lock:
+            if slot.entry is not None and (credential is None or slot.entry[0] is credential):
+                slot.entry = None
+                logger.info("credential for %s invalidated", key)
+
+    def clear(self) -> None:
+        with self._slots_lock:
+            self._slots.clear()
+
+    async def aget(self, key: Hashable, fetch: Fetch) -> Credential:
+        """``get`` for asyncio: the fetch runs in a worker thread, never on the loop, and
+        concurrent tasks for one key share a single fetch."""
+        slot = self._slots.get(key)
+        if slot is not None and (entry := slot.entry) is not None \
+                and self._clock() < entry[1].advisory_at:
+            return entry[0]
+        loop = asyncio.get_running_loop()
+        inflight = self._async_inflight.setdefault(loop, {})
+        future = inflight.get(key)
+        if future is None:
+            future = loop.create_task(asyncio.to_thread(self._get_slow, key, fetch))
+            inflight[key] = future
+            future.add_done_callback(lambda _: inflight.pop(key, None))
+        return await asyncio.shield(future)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _slot(self, key: Hashable) -> _Slot:
+        slot = self._slots.get(key)
+        if slot is None:
+            with self._slots_lock:
+                slot = self._slots.setdefault(key, _Slot())
+        return slot
+
+    def _get_slow(self, key: Hashable, fetch: Fetch) -> Credential:
+        slot = self._slot(key)
+        entry = slot.entry
+        now = self._clock()
+        if entry is not None and now < entry[1].advisory_at:
+            return entry[0]
+        if entry is not None and now < entry[1].mandatory_at:
+            return self._refresh_advisory(key, slot, entry[0], fetch, now)
+        return self._refresh_mandatory(key, slot, fetch)
+
+    def _refresh_advisory(
+        self, key: Hashable, slot: _Slot, current: Credential, fetch: Fetch, now: float
+    ) -> Credential:
+        if now < slot.retry_after or not slot.lock.acquire(blocking=False):
+            return current  # someone else is refreshing, or AWS failed a moment ago
+        try:
+            entry = slot.entry
+            if entry is not None and entry[0] is not current:
+                return entry[0]  # refreshed while we were arriving
+            try:
+                return self._fetch_into(key, slot, fetch)
+            except Exception as error:
+                retry_in = current.lifetime_seconds * self._policy.retry_fraction
+                slot.retry_after = self._clock() + retry_in
+                logger.warning(
+                    "advisory refresh for %s failed (%s: %s); keeping the current credential "
+                    "until the mandatory refresh window",
+                    key, type(error).__name__, error,
+                )
+                return current
+        finally:
+            slot.lock.release()
+
+    def _refresh_mandatory(self, key: Hashable, slot: _Slot, fetch: Fetch) -> Credential:
+        attempts_seen = slot.attempts
+        with slot.lock:
+            entry = slot.entry
+            if entry is not None and self._clock() < entry[1].mandatory_at:
+                return entry[0]  # another thread refreshed while we waited
+            if slot.attempts != attempts_seen and slot.last_error is not None:
+                # The refresh we queued behind just failed: share its error rather than
+                # sending AWS one more call per waiting thread.
+                raise slot.last_error
+            return self._fetch_into(key, slot, fetch)
+
+    def _fetch_into(self, key: Hashable, slot: _Slot, fetch: Fetch) -> Credential:
+        """Fetch under ``slot.lock`` and publish the result."""
+        requested_at = self._clock()
+        slot.attempts += 1
+        logger.debug("fetching credential for %s", key)
+        try:
+            credential = fetch()
+        except BaseException as error:
+            slot.last_error = error
+            raise
+        slot.last_error = None
+        slot.retry_after = 0.0
+        schedule = Schedule.for_credential(credential, requested_at, self._policy)
+        slot.entry = (credential, schedule)
+        logger.debug(
+            "credential for %s issued, valid %.0f s", key, credential.lifetime_seconds
+        )
+        return credential
+
+
+default_cache = CredentialCache()
+"""The process-wide cache shared by every credential source that is not given its own."""

@@ -1,0 +1,75 @@
+"""One error hierarchy. Every message names the cause and the fix, and never a password.
+
+    RedshiftEphemeralError
+    ├── ConfigurationError          bad input, caught before any AWS call      (CLI exit 2)
+    ├── AwsError                    AWS identity or API                        (CLI exit 3)
+    │   ├── AwsIdentityError        no / expired AWS credentials
+    │   ├── AccessDeniedError       names principal, action, resource
+    │   ├── TargetNotFoundError     names target, region, account
+    │   └── ThrottledError          still throttled after botocore's retries
+    └── DatabaseConnectionError     TLS, network, refused login                (CLI exit 4)
+"""
+
+from __future__ import annotations
+
+
+class RedshiftEphemeralError(Exception):
+    """Base of every error this library raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigurationError(RedshiftEphemeralError, ValueError):
+    """The request cannot be valid: a name breaks AWS's rules, options conflict, a value is
+    out of range. Raised before any AWS call is made."""
+
+    exit_code = 2
+
+
+class AwsError(RedshiftEphemeralError):
+    """AWS refused or failed a call (after botocore's own retries)."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, code: str | None = None, operation: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.operation = operation
+
+
+class AwsIdentityError(AwsError):
+    """No usable AWS identity: no credentials, an expired SSO session or STS token."""
+
+
+class AccessDeniedError(AwsError):
+    """The AWS principal may not perform the action on the resource."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        principal: str | None,
+        action: str,
+        resource: str | None,
+        code: str | None = None,
+        operation: str | None = None,
+    ):
+        super().__init__(message, code=code, operation=operation)
+        self.principal = principal
+        self.action = action
+        self.resource = resource
+
+
+class TargetNotFoundError(AwsError):
+    """The cluster or workgroup does not exist in that region and account."""
+
+
+class ThrottledError(AwsError):
+    """AWS kept throttling after botocore's retries were spent."""
+
+
+class DatabaseConnectionError(RedshiftEphemeralError, ConnectionError):
+    """The database could not be reached, its TLS identity could not be verified, or it
+    refused the login."""
+
+    exit_code = 4

@@ -1,0 +1,206 @@
+"""The AWS identity that asks for database passwords, and the boto3 clients made from it.
+
+boto3's own credential chain does the work (environment, profile, SSO, container or instance
+role, web identity). On top of it an optional chain of roles is assumed through botocore's
+own refreshing assume-role machinery. One session and one client per service and region are
+built per identity and reused for every call.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import (
+    AssumeRoleCredentialFetcher,
+    CredentialProvider,
+    CredentialResolver,
+    Credentials,
+    DeferredRefreshableCredentials,
+)
+from botocore.exceptions import NoCredentialsError
+from botocore.utils import JSONFileCache
+
+from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+    from mypy_boto3_redshift import RedshiftClient
+    from mypy_boto3_redshift_serverless import RedshiftServerlessClient
+    from mypy_boto3_sts import STSClient
+
+RetryMode = Literal["standard", "adaptive"]
+MfaTokenProvider = Callable[[str], str]
+"""Called with a prompt naming the MFA device; returns the current code."""
+
+_ROLE_ARN_PREFIX = "arn:aws"
+
+
+@dataclass(frozen=True)
+class RoleToAssume:
+    """One hop of a role chain."""
+
+    arn: str
+    external_id: str | None = None
+    session_name: str | None = None
+    mfa_serial: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.arn.startswith(_ROLE_ARN_PREFIX) and ":role/" in self.arn):
+            raise ConfigurationError(
+                f"Invalid role ARN {self.arn!r}: expected arn:aws:iam::<account>:role/<name>."
+            )
+
+    def assume_role_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"RoleSessionName": self.session_name or "redshift-ephemeral"}
+        if self.external_id is not None:
+            args["ExternalId"] = self.external_id
+        if self.mfa_serial is not None:
+            args["SerialNumber"] = self.mfa_serial
+        return args
+
+
+@dataclass(frozen=True)
+class AwsIdentity:
+    """How to obtain AWS credentials. Holds no secret: only where to find them."""
+
+    profile: str | None = None
+    region: str | None = None
+    roles: tuple[RoleToAssume, ...] = ()
+    endpoint_url: str | None = None
+    retry_mode: RetryMode = "standard"
+    max_attempts: int = 5
+    session: boto3.Session | None = field(default=None, compare=False, hash=False)
+    mfa_token_provider: MfaTokenProvider | None = field(default=None, compare=False, hash=False)
+    # botocore's on-disk STS cache, as the AWS CLI uses, so MFA is asked once per session.
+    sts_cache_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.roles, tuple):
+            object.__setattr__(self, "roles", tuple(self.roles))
+        if self.retry_mode not in ("standard", "adaptive"):
+            raise ConfigurationError(
+                f"Invalid retry mode {self.retry_mode!r}: use 'standard' or 'adaptive'."
+            )
+
+    @property
+    def cache_key(self) -> tuple[object, ...]:
+        """Identifies the credential source without any secret (a caller's session by id)."""
+        return (
+            self.profile, self.region, self.roles, self.endpoint_url, self.retry_mode,
+            self.max_attempts, id(self.session) if self.session is not None else None,
+        )
+
+
+class _FixedCredentialProvider(CredentialProvider):
+    METHOD = "assume-role"
+    CANONICAL_NAME = "redshift-ephemeral-assume-role"
+
+    def __init__(self, credentials: Credentials):
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Credentials:
+        return self._credentials
+
+
+class AwsClients:
+    """One boto3 session per identity and one client per (service, region), built once."""
+
+    def __init__(self, identity: AwsIdentity):
+        self.identity = identity
+        self._lock = threading.Lock()
+        self._session: boto3.Session | None = None
+        self._clients: dict[tuple[str, str | None], BaseClient] = {}
+        self._config = Config(
+            retries={"mode": identity.retry_mode, "max_attempts": identity.max_attempts},
+            user_agent_extra="redshift-ephemeral",
+            connect_timeout=10,
+            read_timeout=30,
+        )
+
+    @property
+    def session(self) -> boto3.Session:
+        with self._lock:
+            if self._session is None:
+                self._session = self._build_session()
+            return self._session
+
+    def region(self, wanted: str | None = None) -> str | None:
+        return wanted or self.identity.region or self.session.region_name
+
+    def redshift(self, region: str | None = None) -> RedshiftClient:
+        return self.client("redshift", region)  # type: ignore[return-value]
+
+    def redshift_serverless(self, region: str | None = None) -> RedshiftServerlessClient:
+        return self.client("redshift-serverless", region)  # type: ignore[return-value]
+
+    def sts(self, region: str | None = None) -> STSClient:
+        return self.client("sts", region)  # type: ignore[return-value]
+
+    def client(self, service: str, region: str | None = None) -> BaseClient:
+        region = self.region(region)
+        key = (service, region)
+        client = self._clients.get(key)
+        if client is None:
+            session = self.session
+            with self._lock:
+                client = self._clients.get(key)
+                if client is None:
+                    client = session.client(
+                        service,  # type: ignore[call-overload]
+                        region_name=region,
+                        endpoint_url=self.identity.endpoint_url,
+                        config=self._config,
+                    )
+                    self._clients[key] = client
+        return client
+
+    def _build_session(self) -> boto3.Session:
+        identity = self.identity
+        base = identity.session or boto3.Session(
+            profile_name=identity.profile, region_name=identity.region
+        )
+        if not identity.roles:
+            return base
+        credentials: Credentials | None = base.get_credentials()
+        if credentials is None:
+            raise NoCredentialsError()
+        client_creator = functools.partial(
+            base.client,
+            region_name=identity.region or base.region_name,
+            endpoint_url=identity.endpoint_url,
+            config=self._config,
+        )
+        cache = (
+            JSONFileCache(working_dir=str(Path(identity.sts_cache_dir)))
+            if identity.sts_cache_dir
+            else None
+        )
+        for role in identity.roles:
+            fetcher = AssumeRoleCredentialFetcher(
+                client_creator=client_creator,
+                source_credentials=credentials,
+                role_arn=role.arn,
+                extra_args=role.assume_role_args(),
+                mfa_prompter=identity.mfa_token_provider,
+                cache=cache,  # type: ignore[arg-type]  # any mapping will do
+            )
+            credentials = DeferredRefreshableCredentials(
+                refresh_using=fetcher.fetch_credentials, method="assume-role"
+            )
+            # The next hop of the chain calls STS with this role's credentials.
+        botocore_session = botocore.session.Session()
+        botocore_session.register_component(
+            "credential_provider", CredentialResolver([_FixedCredentialProvider(credentials)])
+        )
+        return boto3.Session(
+            botocore_session=botocore_session, region_name=identity.region or base.region_name
+        )

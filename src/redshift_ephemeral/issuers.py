@@ -1,0 +1,241 @@
+"""The three AWS calls that issue database passwords, and endpoint discovery.
+
+The only module that calls AWS APIs. One ``AwsIssuer`` per AWS identity; it reuses that
+identity's clients and caches each target's endpoint for the life of the process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .aws_errors import translate
+from .credentials import Credential
+from .errors import AwsError
+from .identity import AwsClients, AwsIdentity
+from .policy import DEFAULT_DATABASE, credential_resources
+from .targets import DEFAULT_PORT, CredentialRequest, Deployment, Operation, Target
+
+logger = logging.getLogger(__name__)
+
+# Beyond this difference between our clock and AWS's Date header, the local clock is
+# considered wrong and the credential's lifetime is measured on AWS's clock instead.
+CLOCK_SKEW_TOLERANCE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+    default_database: str
+
+
+def _server_time(response: dict[str, Any]) -> datetime | None:
+    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    if not date:
+        return None
+    try:
+        return parsedate_to_datetime(date).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def _issue_time(requested_at: datetime, response: dict[str, Any]) -> datetime:
+    """When the password was issued, on the same clock as AWS's ``Expiration``: our own clock
+    if it agrees with AWS's, else AWS's (so a skewed local clock cannot shorten or stretch the
+    lifetime)."""
+    server_time = _server_time(response)
+    if server_time is not None:
+        skew = abs((server_time - requested_at).total_seconds())
+        if skew > CLOCK_SKEW_TOLERANCE_SECONDS:
+            logger.warning(
+                "local clock differs from AWS's by %.0f s; measuring credential lifetime on "
+                "AWS's clock", skew,
+            )
+            return server_time
+    return requested_at
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class AwsIssuer:
+    """Issues credentials for requests, as one AWS identity."""
+
+    def __init__(self, clients: AwsClients):
+        self._clients = clients
+        self._endpoints: dict[tuple[Target, str | None], Endpoint] = {}
+        self._endpoints_lock = threading.Lock()
+        self._account: str | None = None
+
+    @property
+    def clients(self) -> AwsClients:
+        return self._clients
+
+    def issue(self, request: CredentialRequest) -> Credential:
+        """Call AWS for a new password for ``request``."""
+        endpoint = self.endpoint(request.target)
+        operation = request.operation
+        requested_at = datetime.now(UTC)
+        try:
+            if operation is Operation.SERVERLESS_GET_CREDENTIALS:
+                response = self._get_serverless_credentials(request, endpoint)
+                user, password = response["dbUser"], response["dbPassword"]
+                expiration, next_refresh = response["expiration"], response.get("nextRefreshTime")
+            else:
+                response = self._get_cluster_credentials(request, endpoint)
+                user, password = response["DbUser"], response["DbPassword"]
+                expiration, next_refresh = response["Expiration"], response.get("NextRefreshTime")
+        except Exception as error:
+            raise self._translate(error, request, operation.action) from None
+        return Credential(
+            host=endpoint.host,
+            port=endpoint.port,
+            database=request.db_name or endpoint.default_database,
+            user=user,
+            password=password,
+            issued_at=_issue_time(requested_at, response),
+            expires_at=_aware(expiration),
+            next_refresh_at=_aware(next_refresh) if next_refresh is not None else None,
+            operation=operation,
+        )
+
+    def endpoint(self, target: Target) -> Endpoint:
+        """Where to connect: the explicit host, the custom domain, or what AWS reports
+        (DescribeClusters / GetWorkgroup), cached per target."""
+        if target.host is not None or target.custom_domain is not None:
+            host = target.host or target.custom_domain
+            assert host is not None
+            return Endpoint(host, target.port or DEFAULT_PORT, DEFAULT_DATABASE)
+        key = (target, self._clients.region(target.region))
+        endpoint = self._endpoints.get(key)
+        if endpoint is None:
+            endpoint = self._discover(target)
+            with self._endpoints_lock:
+                self._endpoints[key] = endpoint
+        return endpoint
+
+    def account(self) -> str | None:
+        """The caller's AWS account (GetCallerIdentity), asked once; None if unavailable."""
+        if self._account is None:
+            try:
+                identity = self._clients.sts().get_caller_identity()
+                self._account = str(identity["Account"])
+            except Exception:  # best effort: only used to word error messages
+                logger.debug("GetCallerIdentity failed", exc_info=True)
+                return None
+        return self._account
+
+    # -- AWS calls -------------------------------------------------------------------------
+
+    def _discover(self, target: Target) -> Endpoint:
+        assert target.name is not None  # a custom domain or a host skips discovery
+        region = target.region
+        serverless = target.deployment is Deployment.SERVERLESS
+        try:
+            if serverless:
+                workgroup = self._clients.redshift_serverless(region).get_workgroup(
+                    workgroupName=target.name
+                )["workgroup"]
+                host = workgroup.get("endpoint", {}).get("address")
+                port = workgroup.get("endpoint", {}).get("port")
+                database = DEFAULT_DATABASE
+            else:
+                cluster = self._clients.redshift(region).describe_clusters(
+                    ClusterIdentifier=target.name
+                )["Clusters"][0]
+                host = cluster.get("Endpoint", {}).get("Address")
+                port = cluster.get("Endpoint", {}).get("Port")
+                database = cluster.get("DBName") or DEFAULT_DATABASE
+        except Exception as error:
+            action = (
+                "redshift-serverless:GetWorkgroup" if serverless else "redshift:DescribeClusters"
+            )
+            raise translate(
+                error, action=action, target_label=target.label,
+                region=self._clients.region(region), account=self.account,
+            ) from None
+        if not host or not port:
+            raise AwsError(
+                f"The {target.label} has no endpoint yet (is it still being created, paused or "
+                "resizing?). Wait until it is available, or give --host and --port."
+            )
+        logger.debug("discovered endpoint of %s: %s:%s", target.label, host, port)
+        return Endpoint(str(host), int(port), str(database))
+
+    def _get_cluster_credentials(
+        self, request: CredentialRequest, endpoint: Endpoint
+    ) -> dict[str, Any]:
+        target = request.target
+        client = self._clients.redshift(target.region)
+        params: dict[str, Any] = {
+            "DbName": request.db_name or endpoint.default_database,
+            "DurationSeconds": request.duration_seconds,
+        }
+        if target.name is not None:
+            params["ClusterIdentifier"] = target.name
+        else:
+            params["CustomDomainName"] = target.custom_domain
+        if request.operation is Operation.GET_CLUSTER_CREDENTIALS_WITH_IAM:
+            return dict(client.get_cluster_credentials_with_iam(**params))
+        params["DbUser"] = request.db_user
+        params["AutoCreate"] = request.auto_create
+        if request.db_groups:
+            params["DbGroups"] = list(request.db_groups)
+        return dict(client.get_cluster_credentials(**params))
+
+    def _get_serverless_credentials(
+        self, request: CredentialRequest, endpoint: Endpoint
+    ) -> dict[str, Any]:
+        target = request.target
+        client = self._clients.redshift_serverless(target.region)
+        params: dict[str, Any] = {
+            "dbName": request.db_name or endpoint.default_database,
+            "durationSeconds": request.duration_seconds,
+        }
+        if target.name is not None:
+            params["workgroupName"] = target.name
+        else:
+            params["customDomainName"] = target.custom_domain
+        return dict(client.get_credentials(**params))
+
+    def _translate(self, error: Exception, request: CredentialRequest, action: str) -> Exception:
+        region = self._clients.region(request.target.region)
+
+        def resource() -> str | None:
+            account = self.account()
+            if region is None or account is None:
+                return None
+            return credential_resources(request, region, account)[0]
+
+        is_denied = isinstance(error, ClientError) and "AccessDenied" in str(
+            error.response.get("Error", {}).get("Code", "")
+        )
+        return translate(
+            error, action=action, target_label=request.target.label, region=region,
+            resource=resource() if is_denied else None, account=self.account,
+        )
+
+
+_issuers: dict[tuple[object, ...], AwsIssuer] = {}
+_issuers_lock = threading.Lock()
+
+
+def issuer_for(identity: AwsIdentity) -> AwsIssuer:
+    """The process-wide issuer for an AWS identity: one session, one client per service and
+    region, one endpoint cache — built on first use, reused by every later call."""
+    key = identity.cache_key
+    issuer = _issuers.get(key)
+    if issuer is None:
+        with _issuers_lock:
+            issuer = _issuers.get(key)
+            if issuer is None:
+                issuer = _issuers[key] = AwsIssuer(AwsClients(identity))
+    return issuer

@@ -1,0 +1,333 @@
+"""What to reach and as whom: the target (cluster, workgroup, host), the credential request,
+AWS's naming rules, and standard Redshift hostname parsing. Pure: no I/O, no boto3.
+
+Every rule here is checked when the value is built, so an invalid request never reaches AWS.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .errors import ConfigurationError
+
+MIN_DURATION_SECONDS = 900
+MAX_DURATION_SECONDS = 3600
+DEFAULT_DURATION_SECONDS = 900
+DEFAULT_PORT = 5439
+
+# Redshift's reserved words (docs: "Reserved words"); database, user and group names may not be one.
+RESERVED_WORDS = frozenset(
+    """
+    AES128 AES256 ALL ALLOWOVERWRITE ANALYSE ANALYZE AND ANY ARRAY AS ASC AUTHORIZATION AZ64
+    BACKUP BETWEEN BINARY BLANKSASNULL BOTH BYTEDICT BZIP2 CASE CAST CHECK COLLATE COLUMN
+    CONSTRAINT CREATE CREDENTIALS CROSS CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER
+    CURRENT_USER_ID DEFAULT DEFERRABLE DEFLATE DEFRAG DELTA DELTA32K DESC DISABLE DISTINCT DO
+    ELSE EMPTYASNULL ENABLE ENCODE ENCRYPT ENCRYPTION END EXCEPT EXPLICIT FALSE FOR FOREIGN
+    FREEZE FROM FULL GLOBALDICT256 GLOBALDICT64K GRANT GROUP GZIP HAVING IDENTITY IGNORE ILIKE
+    IN INITIALLY INNER INTERSECT INTERVAL INTO IS ISNULL JOIN LANGUAGE LEADING LEFT LIKE LIMIT
+    LOCALTIME LOCALTIMESTAMP LUN LUNS LZO LZOP MINUS MOSTLY16 MOSTLY32 MOSTLY8 NATURAL NEW NOT
+    NOTNULL NULL NULLS OFF OFFLINE OFFSET OID OLD ON ONLY OPEN OR ORDER OUTER OVERLAPS PARALLEL
+    PARTITION PERCENT PERMISSIONS PIVOT PLACING PRIMARY RAW READRATIO RECOVER REFERENCES
+    REJECTLOG RESORT RESPECT RESTORE RIGHT SELECT SESSION_USER SIMILAR SNAPSHOT SOME SYSDATE
+    SYSTEM TABLE TAG TDES TEXT255 TEXT32K THEN TIMESTAMP TO TOP TRAILING TRUE TRUNCATECOLUMNS
+    UNION UNIQUE UNNEST UNPIVOT USER USING VERBOSE WALLET WHEN WHERE WITH WITHOUT
+    """.split()
+)
+
+_CLUSTER_ID = re.compile(r"[a-z](?:[a-z0-9]|-(?!-))*")
+_WORKGROUP = re.compile(r"[a-z0-9-]+")
+_DB_OBJECT = re.compile(r"[A-Za-z][A-Za-z0-9_+.@-]*")
+_GROUP = re.compile(r"[a-z][a-z0-9_+.@-]*")
+_CUSTOM_DOMAIN = re.compile(
+    r"(((?!-)[A-Za-z0-9-]{0,62}[A-Za-z0-9])\.)+((?!-)[A-Za-z0-9-]{1,62}[A-Za-z0-9])"
+)
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+_PROVISIONED_HOST = re.compile(
+    r"(?P<cluster>[a-z][a-z0-9-]*)\.(?P<unique>[a-z0-9]+)\.(?P<region>[a-z0-9-]+)"
+    r"\.redshift\.amazonaws\.com(\.cn)?\.?",
+)
+_SERVERLESS_HOST = re.compile(
+    r"(?P<workgroup>[a-z0-9-]+)\.(?P<account>\d{12})\.(?P<region>[a-z0-9-]+)"
+    r"\.redshift-serverless\.amazonaws\.com(\.cn)?\.?",
+)
+
+
+def validate_cluster_identifier(value: str) -> str:
+    """AWS: 1-63 characters; lowercase letters, digits or hyphens; starts with a letter;
+    no trailing hyphen and no two consecutive hyphens."""
+    rule = (
+        "a cluster identifier has 1-63 lowercase letters, digits or hyphens, starts with a "
+        "letter, and has no two consecutive hyphens and no trailing hyphen"
+    )
+    if not (1 <= len(value) <= 63 and _CLUSTER_ID.fullmatch(value) and not value.endswith("-")):
+        raise ConfigurationError(f"Invalid cluster identifier {value!r}: {rule}.")
+    return value
+
+
+def validate_workgroup_name(value: str) -> str:
+    """AWS: 3-64 characters matching ^[a-z0-9-]+$."""
+    if not (3 <= len(value) <= 64 and _WORKGROUP.fullmatch(value)):
+        raise ConfigurationError(
+            f"Invalid workgroup name {value!r}: a workgroup name has 3-64 lowercase letters, "
+            "digits or hyphens."
+        )
+    return value
+
+
+def _validate_db_object(value: str, what: str, pattern: re.Pattern[str], letters: str) -> str:
+    if not 1 <= len(value) <= 64:
+        raise ConfigurationError(f"Invalid {what} {value!r}: it must be 1-64 characters long.")
+    if ":" in value or "/" in value:
+        raise ConfigurationError(f"Invalid {what} {value!r}: it must not contain ':' or '/'.")
+    if not pattern.fullmatch(value):
+        raise ConfigurationError(
+            f"Invalid {what} {value!r}: it must start with a letter and contain only {letters}, "
+            "digits, '_', '+', '.', '@' or '-'."
+        )
+    if value.upper() in RESERVED_WORDS:
+        raise ConfigurationError(
+            f"Invalid {what} {value!r}: it is a Redshift reserved word; choose another name."
+        )
+    return value
+
+
+def validate_db_user(value: str) -> str:
+    """AWS GetClusterCredentials DbUser rules; PUBLIC is not a user."""
+    if value.upper() == "PUBLIC":
+        raise ConfigurationError("Invalid database user 'PUBLIC': PUBLIC is a group, not a user.")
+    return _validate_db_object(value, "database user", _DB_OBJECT, "letters")
+
+
+def validate_db_name(value: str) -> str:
+    return _validate_db_object(value, "database name", _DB_OBJECT, "letters")
+
+
+def validate_db_group(value: str) -> str:
+    """DbGroups: like a user name, but lowercase only."""
+    return _validate_db_object(value, "database group", _GROUP, "lowercase letters")
+
+
+def validate_custom_domain(value: str) -> str:
+    if not (1 <= len(value) <= 253 and _CUSTOM_DOMAIN.fullmatch(value)):
+        raise ConfigurationError(
+            f"Invalid custom domain name {value!r}: expected a DNS name such as "
+            "'redshift.example.com'."
+        )
+    return value
+
+
+def validate_region(value: str) -> str:
+    if not _REGION.fullmatch(value):
+        raise ConfigurationError(
+            f"Invalid AWS region {value!r}: expected a region code such as 'us-east-1'."
+        )
+    return value
+
+
+def validate_duration(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigurationError(f"Invalid duration {value!r}: give whole seconds.")
+    if not MIN_DURATION_SECONDS <= value <= MAX_DURATION_SECONDS:
+        raise ConfigurationError(
+            f"Invalid duration {value} s: AWS issues database passwords for "
+            f"{MIN_DURATION_SECONDS}-{MAX_DURATION_SECONDS} seconds."
+        )
+    return value
+
+
+def validate_port(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ConfigurationError(f"Invalid port {value!r}: a TCP port is 1-65535.")
+    return value
+
+
+class Deployment(Enum):
+    PROVISIONED = "provisioned"
+    SERVERLESS = "serverless"
+
+
+class Operation(Enum):
+    """The AWS call that issues the password (SPEC §2)."""
+
+    GET_CLUSTER_CREDENTIALS = "redshift:GetClusterCredentials"
+    GET_CLUSTER_CREDENTIALS_WITH_IAM = "redshift:GetClusterCredentialsWithIAM"
+    SERVERLESS_GET_CREDENTIALS = "redshift-serverless:GetCredentials"
+
+    @property
+    def action(self) -> str:
+        """The IAM action name, e.g. ``redshift:GetClusterCredentials``."""
+        return self.value
+
+
+@dataclass(frozen=True)
+class ParsedHostname:
+    deployment: Deployment
+    name: str
+    region: str
+    account: str | None = None
+
+
+def parse_redshift_hostname(host: str) -> ParsedHostname | None:
+    """Recognise ``<cluster>.<id>.<region>.redshift.amazonaws.com`` and
+    ``<workgroup>.<account>.<region>.redshift-serverless.amazonaws.com``; None otherwise."""
+    host = host.lower()
+    if match := _PROVISIONED_HOST.fullmatch(host):
+        return ParsedHostname(Deployment.PROVISIONED, match["cluster"], match["region"])
+    if match := _SERVERLESS_HOST.fullmatch(host):
+        return ParsedHostname(
+            Deployment.SERVERLESS, match["workgroup"], match["region"], match["account"]
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the database is: a provisioned cluster or a serverless workgroup, named by its
+    identifier or its custom domain, optionally reached at an explicit host and port (SSH
+    tunnel, VPC endpoint, NLB), which skips endpoint discovery."""
+
+    deployment: Deployment
+    name: str | None = None
+    custom_domain: str | None = None
+    host: str | None = None
+    port: int | None = None
+    region: str | None = None
+
+    def __post_init__(self) -> None:
+        kind = "workgroup" if self.deployment is Deployment.SERVERLESS else "cluster"
+        if self.name is None and self.custom_domain is None:
+            raise ConfigurationError(
+                f"No {kind} given: name the {kind} or its custom domain name."
+            )
+        if self.name is not None and self.custom_domain is not None:
+            raise ConfigurationError(
+                f"Both a {kind} name and a custom domain name were given: AWS takes one or "
+                "the other; keep one."
+            )
+        if self.name is not None:
+            if self.deployment is Deployment.SERVERLESS:
+                validate_workgroup_name(self.name)
+            else:
+                validate_cluster_identifier(self.name)
+        if self.custom_domain is not None:
+            validate_custom_domain(self.custom_domain)
+        if self.port is not None:
+            validate_port(self.port)
+            if self.host is None and self.custom_domain is None:
+                raise ConfigurationError(
+                    "A port was given without a host: give --host too, or neither to use the "
+                    "endpoint AWS reports."
+                )
+        if self.region is not None:
+            validate_region(self.region)
+
+    @classmethod
+    def cluster(cls, identifier: str, *, region: str | None = None, host: str | None = None,
+                port: int | None = None) -> Target:
+        return cls(Deployment.PROVISIONED, name=identifier, region=region, host=host, port=port)
+
+    @classmethod
+    def workgroup(cls, name: str, *, region: str | None = None, host: str | None = None,
+                  port: int | None = None) -> Target:
+        return cls(Deployment.SERVERLESS, name=name, region=region, host=host, port=port)
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        cluster_id: str | None = None,
+        workgroup: str | None = None,
+        custom_domain: str | None = None,
+        serverless: bool = False,
+        host: str | None = None,
+        port: int | None = None,
+        region: str | None = None,
+    ) -> Target:
+        """Build a target from loose options, as the CLI and config file give them.
+
+        A standard Redshift hostname given as ``host`` supplies the cluster or workgroup and
+        the region when they are not given."""
+        if cluster_id is not None and workgroup is not None:
+            raise ConfigurationError(
+                "Both a cluster id and a workgroup were given: a target is either a provisioned "
+                "cluster or a serverless workgroup; keep one."
+            )
+        deployment = (
+            Deployment.SERVERLESS if workgroup is not None or serverless else Deployment.PROVISIONED
+        )
+        name = workgroup if workgroup is not None else cluster_id
+        if host is not None and (parsed := parse_redshift_hostname(host)) is not None:
+            if name is None and custom_domain is None:
+                deployment, name = parsed.deployment, parsed.name
+            region = region or parsed.region
+        if name is None and custom_domain is None:
+            raise ConfigurationError(
+                "No target given: name a cluster (--cluster-id), a workgroup (--workgroup), a "
+                "custom domain (--custom-domain), or a standard Redshift --host."
+            )
+        return cls(deployment, name=name, custom_domain=custom_domain, host=host, port=port,
+                   region=region)
+
+    @property
+    def label(self) -> str:
+        """Human name for messages: ``cluster 'demo-cluster'``."""
+        kind = "workgroup" if self.deployment is Deployment.SERVERLESS else "cluster"
+        if self.name is not None:
+            return f"{kind} {self.name!r}"
+        return f"{kind} with custom domain {self.custom_domain!r}"
+
+
+@dataclass(frozen=True)
+class CredentialRequest:
+    """Everything that decides which password AWS issues. Hashable and free of secrets, so it
+    is (with the AWS identity) the cache key."""
+
+    target: Target
+    db_user: str | None = None
+    db_name: str | None = None
+    db_groups: tuple[str, ...] = field(default=())
+    auto_create: bool = False
+    duration_seconds: int = DEFAULT_DURATION_SECONDS
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.db_groups, tuple):
+            object.__setattr__(self, "db_groups", tuple(self.db_groups))
+        validate_duration(self.duration_seconds)
+        if self.db_user is not None:
+            validate_db_user(self.db_user)
+        if self.db_name is not None:
+            validate_db_name(self.db_name)
+        for group in self.db_groups:
+            validate_db_group(group)
+        operation = self.operation
+        if operation is Operation.GET_CLUSTER_CREDENTIALS:
+            return
+        call = operation.action
+        if self.target.deployment is Deployment.SERVERLESS and self.db_user is not None:
+            raise ConfigurationError(
+                f"A database user was given for a serverless workgroup, but {call} takes none: "
+                "the login user is your IAM identity. Drop the database user."
+            )
+        if self.db_groups:
+            raise ConfigurationError(
+                f"Database groups were given, but {call} takes none (only "
+                "redshift:GetClusterCredentials with a database user does). Drop the groups or "
+                "give a database user."
+            )
+        if self.auto_create:
+            raise ConfigurationError(
+                f"Auto-create was asked for, but {call} takes no such parameter (only "
+                "redshift:GetClusterCredentials with a database user does). Drop it or give a "
+                "database user."
+            )
+
+    @property
+    def operation(self) -> Operation:
+        """SPEC §2: a database user → GetClusterCredentials; none → WithIAM or serverless."""
+        if self.target.deployment is Deployment.SERVERLESS:
+            return Operation.SERVERLESS_GET_CREDENTIALS
+        if self.db_user is not None:
+            return Operation.GET_CLUSTER_CREDENTIALS
+        return Operation.GET_CLUSTER_CREDENTIALS_WITH_IAM
