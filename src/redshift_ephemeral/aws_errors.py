@@ -42,15 +42,26 @@ NOT_FOUND_CODES = frozenset(
 )
 THROTTLING_CODES = frozenset(
     {
-        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
-        "RequestThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
-        "SlowDown", "ProvisionedThroughputExceededException", "BandwidthLimitExceeded",
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+        "BandwidthLimitExceeded",
     }
 )
 EXPIRED_IDENTITY_CODES = frozenset(
     {
-        "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId",
-        "UnrecognizedClientException", "RequestExpired", "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "RequestExpired",
+        "SignatureDoesNotMatch",
         "InvalidAccessKeyId",
     }
 )
@@ -82,8 +93,13 @@ def translate(
     operation = action.split(":", 1)[-1]
     if isinstance(error, ClientError):
         return _translate_client_error(
-            error, action=action, operation=operation, target_label=target_label,
-            region=region, resource=resource, account=account,
+            error,
+            action=action,
+            operation=operation,
+            target_label=target_label,
+            region=region,
+            resource=resource,
+            account=account,
         )
     if isinstance(error, ProfileNotFound):
         return ConfigurationError(
@@ -111,8 +127,9 @@ def translate(
         )
     if isinstance(error, BotoCoreError):
         return AwsError(f"AWS call {action} failed: {error}", operation=operation)
-    return AwsError(f"AWS call {action} failed: {type(error).__name__}: {error}",
-                    operation=operation)
+    return AwsError(
+        f"AWS call {action} failed: {type(error).__name__}: {error}", operation=operation
+    )
 
 
 def _translate_client_error(
@@ -137,8 +154,11 @@ def _translate_client_error(
             f"AWS denied {denied_action} to {principal or 'the current AWS identity'} on "
             f"{denied_resource or target_label}. Grant it with the policy that "
             "`redshift-ephemeral policy` prints for this target.",
-            principal=principal, action=denied_action, resource=denied_resource,
-            code=code, operation=operation,
+            principal=principal,
+            action=denied_action,
+            resource=denied_resource,
+            code=code,
+            operation=operation,
         )
     if code in NOT_FOUND_CODES:
         where = f"region {region or '(default)'}"
@@ -148,21 +168,25 @@ def _translate_client_error(
         return TargetNotFoundError(
             f"The {target_label} was not found in {where}. Check the name, --region and the "
             "AWS profile.",
-            code=code, operation=operation,
+            code=code,
+            operation=operation,
         )
     if code in THROTTLING_CODES:
         return ThrottledError(
             f"AWS kept throttling {action} ({code}) after botocore's retries. Lower the call "
             "rate (credentials are cached; share one source), or raise max_attempts / use the "
             "'adaptive' retry mode.",
-            code=code, operation=operation,
+            code=code,
+            operation=operation,
         )
     if code in EXPIRED_IDENTITY_CODES:
         return AwsIdentityError(
             f"AWS rejected the credentials ({code}): they are expired or invalid. {LOGIN_HINT}",
-            code=code, operation=operation,
+            code=code,
+            operation=operation,
         )
     if code in ("InvalidParameterValue", "ValidationException", "InvalidParameterCombination"):
         return ConfigurationError(f"AWS rejected the request for {action}: {message}")
-    return AwsError(f"AWS call {action} failed with {code}: {message}", code=code,
-                    operation=operation)
+    return AwsError(
+        f"AWS call {action} failed with {code}: {message}", code=code, operation=operation
+    )

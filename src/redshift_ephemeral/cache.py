@@ -101,8 +101,11 @@ class CredentialCache:
     def get(self, key: Hashable, fetch: Fetch) -> Credential:
         """The credential for ``key``, calling ``fetch`` only when a refresh is due."""
         slot = self._slots.get(key)
-        if slot is not None and (entry := slot.entry) is not None \
-                and self._clock() < entry[1].advisory_at:
+        if (
+            slot is not None
+            and (entry := slot.entry) is not None
+            and self._clock() < entry[1].advisory_at
+        ):
             return entry[0]
         return self._get_slow(key, fetch)
 
@@ -133,8 +136,11 @@ class CredentialCache:
         """``get`` for asyncio: the fetch runs in a worker thread, never on the loop, and
         concurrent tasks for one key share a single fetch."""
         slot = self._slots.get(key)
-        if slot is not None and (entry := slot.entry) is not None \
-                and self._clock() < entry[1].advisory_at:
+        if (
+            slot is not None
+            and (entry := slot.entry) is not None
+            and self._clock() < entry[1].advisory_at
+        ):
             return entry[0]
         loop = asyncio.get_running_loop()
         inflight = self._async_inflight.setdefault(loop, {})
@@ -181,7 +187,9 @@ class CredentialCache:
                 logger.warning(
                     "advisory refresh for %s failed (%s: %s); keeping the current credential "
                     "until the mandatory refresh window",
-                    key, type(error).__name__, error,
+                    key,
+                    type(error).__name__,
+                    error,
                 )
                 return current
         finally:
@@ -202,20 +210,19 @@ class CredentialCache:
     def _fetch_into(self, key: Hashable, slot: _Slot, fetch: Fetch) -> Credential:
         """Fetch under ``slot.lock`` and publish the result."""
         requested_at = self._clock()
-        slot.attempts += 1
         logger.debug("fetching credential for %s", key)
         try:
             credential = fetch()
         except BaseException as error:
             slot.last_error = error
             raise
+        finally:
+            slot.attempts += 1  # counts finished attempts, so waiters can tell one ended
         slot.last_error = None
         slot.retry_after = 0.0
         schedule = Schedule.for_credential(credential, requested_at, self._policy)
         slot.entry = (credential, schedule)
-        logger.debug(
-            "credential for %s issued, valid %.0f s", key, credential.lifetime_seconds
-        )
+        logger.debug("credential for %s issued, valid %.0f s", key, credential.lifetime_seconds)
         return credential
 
 

@@ -1,13 +1,13 @@
 """One error hierarchy. Every message names the cause and the fix, and never a password.
 
-    RedshiftEphemeralError
-    ├── ConfigurationError          bad input, caught before any AWS call      (CLI exit 2)
-    ├── AwsError                    AWS identity or API                        (CLI exit 3)
-    │   ├── AwsIdentityError        no / expired AWS credentials
-    │   ├── AccessDeniedError       names principal, action, resource
-    │   ├── TargetNotFoundError     names target, region, account
-    │   └── ThrottledError          still throttled after botocore's retries
-    └── DatabaseConnectionError     TLS, network, refused login                (CLI exit 4)
+RedshiftEphemeralError
+├── ConfigurationError          bad input, caught before any AWS call      (CLI exit 2)
+├── AwsError                    AWS identity or API                        (CLI exit 3)
+│   ├── AwsIdentityError        no / expired AWS credentials
+│   ├── AccessDeniedError       names principal, action, resource
+│   ├── TargetNotFoundError     names target, region, account
+│   └── ThrottledError          still throttled after botocore's retries
+└── DatabaseConnectionError     TLS, network, refused login                (CLI exit 4)
 """
 
 from __future__ import annotations

@@ -94,8 +94,13 @@ class AwsIdentity:
     def cache_key(self) -> tuple[object, ...]:
         """Identifies the credential source without any secret (a caller's session by id)."""
         return (
-            self.profile, self.region, self.roles, self.endpoint_url, self.retry_mode,
-            self.max_attempts, id(self.session) if self.session is not None else None,
+            self.profile,
+            self.region,
+            self.roles,
+            self.endpoint_url,
+            self.retry_mode,
+            self.max_attempts,
+            id(self.session) if self.session is not None else None,
         )
 
 
@@ -120,7 +125,7 @@ class AwsClients:
         self._session: boto3.Session | None = None
         self._clients: dict[tuple[str, str | None], BaseClient] = {}
         self._config = Config(
-            retries={"mode": identity.retry_mode, "max_attempts": identity.max_attempts},
+            retries={"mode": identity.retry_mode, "total_max_attempts": identity.max_attempts},
             user_agent_extra="redshift-ephemeral",
             connect_timeout=10,
             read_timeout=30,

@@ -20,9 +20,11 @@ from .credentials import Credential
 from .errors import AwsError
 from .identity import AwsClients, AwsIdentity
 from .policy import DEFAULT_DATABASE, credential_resources
+from .redaction import install as install_log_redaction
 from .targets import DEFAULT_PORT, CredentialRequest, Deployment, Operation, Target
 
 logger = logging.getLogger(__name__)
+install_log_redaction()
 
 # Beyond this difference between our clock and AWS's Date header, the local clock is
 # considered wrong and the credential's lifetime is measured on AWS's clock instead.
@@ -56,7 +58,8 @@ def _issue_time(requested_at: datetime, response: dict[str, Any]) -> datetime:
         if skew > CLOCK_SKEW_TOLERANCE_SECONDS:
             logger.warning(
                 "local clock differs from AWS's by %.0f s; measuring credential lifetime on "
-                "AWS's clock", skew,
+                "AWS's clock",
+                skew,
             )
             return server_time
     return requested_at
@@ -159,8 +162,11 @@ class AwsIssuer:
                 "redshift-serverless:GetWorkgroup" if serverless else "redshift:DescribeClusters"
             )
             raise translate(
-                error, action=action, target_label=target.label,
-                region=self._clients.region(region), account=self.account,
+                error,
+                action=action,
+                target_label=target.label,
+                region=self._clients.region(region),
+                account=self.account,
             ) from None
         if not host or not port:
             raise AwsError(
@@ -219,8 +225,12 @@ class AwsIssuer:
             error.response.get("Error", {}).get("Code", "")
         )
         return translate(
-            error, action=action, target_label=request.target.label, region=region,
-            resource=resource() if is_denied else None, account=self.account,
+            error,
+            action=action,
+            target_label=request.target.label,
+            region=region,
+            resource=resource() if is_denied else None,
+            account=self.account,
         )
 
 
@@ -239,3 +249,9 @@ def issuer_for(identity: AwsIdentity) -> AwsIssuer:
             if issuer is None:
                 issuer = _issuers[key] = AwsIssuer(AwsClients(identity))
     return issuer
+
+
+def forget_all() -> None:
+    """Drop every issuer (sessions, clients, endpoint caches), as if the process restarted."""
+    with _issuers_lock:
+        _issuers.clear()

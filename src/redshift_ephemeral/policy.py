@@ -72,12 +72,14 @@ def policy_document(request: CredentialRequest, region: str, account: str) -> di
     }
     statements = [statement]
     if request.auto_create:
-        statements.append({
-            "Sid": "AutoCreateDatabaseUser",
-            "Effect": "Allow",
-            "Action": "redshift:CreateClusterUser",
-            "Resource": credential_resources(request, region, account)[0],
-        })
+        statements.append(
+            {
+                "Sid": "AutoCreateDatabaseUser",
+                "Effect": "Allow",
+                "Action": "redshift:CreateClusterUser",
+                "Resource": credential_resources(request, region, account)[0],
+            }
+        )
     if uses_discovery(request):
         statements.append(discovery_statement(request, region, account))
     return {"Version": "2012-10-17", "Statement": statements}

@@ -30,8 +30,10 @@ def generate_redshift_credentials(
     Returns ``host``, ``port``, ``user``, ``password``, ``dbname``, ``sslmode``, ``sslrootcert``.
     """
     source = CredentialSource.from_options(
-        db_user=database_user, cluster_id=cluster_identifier,
-        duration_seconds=duration_seconds, **options,
+        db_user=database_user,
+        cluster_id=cluster_identifier,
+        duration_seconds=duration_seconds,
+        **options,
     )
     return source.get().as_seed_dict()
 

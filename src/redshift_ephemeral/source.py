@@ -76,22 +76,43 @@ class CredentialSource:
         ``role_arn`` may be a list: a chain of roles, assumed in order (cross-account). The
         external id, session name and MFA serial apply to the last (or only) role."""
         target = Target.from_options(
-            cluster_id=cluster_id, workgroup=workgroup, custom_domain=custom_domain,
-            serverless=serverless, host=host, port=port, region=region,
+            cluster_id=cluster_id,
+            workgroup=workgroup,
+            custom_domain=custom_domain,
+            serverless=serverless,
+            host=host,
+            port=port,
+            region=region,
         )
         request = CredentialRequest(
-            target=target, db_user=db_user, db_name=database, db_groups=tuple(db_groups),
-            auto_create=auto_create, duration_seconds=duration_seconds,
+            target=target,
+            db_user=db_user,
+            db_name=database,
+            db_groups=tuple(db_groups),
+            auto_create=auto_create,
+            duration_seconds=duration_seconds,
         )
         arns = [role_arn] if isinstance(role_arn, str) else list(role_arn or [])
         roles = tuple(RoleToAssume(arn) for arn in arns[:-1])
         if arns:
-            roles += (RoleToAssume(arns[-1], external_id=external_id, session_name=session_name,
-                                   mfa_serial=mfa_serial),)
+            roles += (
+                RoleToAssume(
+                    arns[-1],
+                    external_id=external_id,
+                    session_name=session_name,
+                    mfa_serial=mfa_serial,
+                ),
+            )
         identity = AwsIdentity(
-            profile=profile, region=region or target.region, roles=roles,
-            endpoint_url=endpoint_url, retry_mode=retry_mode, max_attempts=max_attempts,
-            session=session, mfa_token_provider=mfa_token_provider, sts_cache_dir=sts_cache_dir,
+            profile=profile,
+            region=region or target.region,
+            roles=roles,
+            endpoint_url=endpoint_url,
+            retry_mode=retry_mode,
+            max_attempts=max_attempts,
+            session=session,
+            mfa_token_provider=mfa_token_provider,
+            sts_cache_dir=sts_cache_dir,
         )
         return cls(request, identity, TlsSettings(sslmode, sslrootcert), cache=cache)
 

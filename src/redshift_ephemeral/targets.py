@@ -198,9 +198,7 @@ class Target:
     def __post_init__(self) -> None:
         kind = "workgroup" if self.deployment is Deployment.SERVERLESS else "cluster"
         if self.name is None and self.custom_domain is None:
-            raise ConfigurationError(
-                f"No {kind} given: name the {kind} or its custom domain name."
-            )
+            raise ConfigurationError(f"No {kind} given: name the {kind} or its custom domain name.")
         if self.name is not None and self.custom_domain is not None:
             raise ConfigurationError(
                 f"Both a {kind} name and a custom domain name were given: AWS takes one or "
@@ -224,13 +222,25 @@ class Target:
             validate_region(self.region)
 
     @classmethod
-    def cluster(cls, identifier: str, *, region: str | None = None, host: str | None = None,
-                port: int | None = None) -> Target:
+    def cluster(
+        cls,
+        identifier: str,
+        *,
+        region: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> Target:
         return cls(Deployment.PROVISIONED, name=identifier, region=region, host=host, port=port)
 
     @classmethod
-    def workgroup(cls, name: str, *, region: str | None = None, host: str | None = None,
-                  port: int | None = None) -> Target:
+    def workgroup(
+        cls,
+        name: str,
+        *,
+        region: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> Target:
         return cls(Deployment.SERVERLESS, name=name, region=region, host=host, port=port)
 
     @classmethod
@@ -267,8 +277,9 @@ class Target:
                 "No target given: name a cluster (--cluster-id), a workgroup (--workgroup), a "
                 "custom domain (--custom-domain), or a standard Redshift --host."
             )
-        return cls(deployment, name=name, custom_domain=custom_domain, host=host, port=port,
-                   region=region)
+        return cls(
+            deployment, name=name, custom_domain=custom_domain, host=host, port=port, region=region
+        )
 
     @property
     def label(self) -> str:

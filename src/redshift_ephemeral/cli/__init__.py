@@ -1,0 +1,2 @@
+"""The ``redshift-ephemeral`` command: one module per command, each a thin layer over the
+library."""

@@ -1,0 +1,70 @@
+"""Print a fresh short-lived credential. `table` (default) hides the password; json, env,
+dsn, url and pgpass print it, because that is what they are for."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from .options import add_target_arguments, resolve
+
+FORMATS = ("table", "json", "env", "dsn", "url", "pgpass")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_target_arguments(parser)
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="output format (default: table, which hides the password)",
+    )
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from ..source import CredentialSource
+
+    source = CredentialSource.from_options(**resolve(args, environ))
+    credential = source.get()
+    output = sys.stdout
+    if args.format == "json":
+        document = {
+            **credential.as_seed_dict(),
+            "issued_at": credential.issued_at.isoformat(),
+            "expires_at": credential.expires_at.isoformat(),
+            "next_refresh_at": (
+                credential.next_refresh_at.isoformat() if credential.next_refresh_at else None
+            ),
+            "operation": credential.operation.action,
+        }
+        print(json.dumps(document, indent=2), file=output)
+    elif args.format == "env":
+        for name, value in credential.environment().items():
+            print(f"export {name}={shlex.quote(value)}", file=output)
+    elif args.format == "dsn":
+        print(credential.dsn(), file=output)
+    elif args.format == "url":
+        print(credential.sqlalchemy_url(), file=output)
+    elif args.format == "pgpass":
+        print(credential.pgpass_line(), file=output)
+    else:
+        left = int(credential.seconds_left(datetime.now(UTC)))
+        rows = [
+            ("host", credential.host),
+            ("port", str(credential.port)),
+            ("database", credential.database),
+            ("user", credential.user),
+            ("password", "(hidden; use --format json|env|dsn|url|pgpass)"),
+            ("expires", f"{credential.expires_at.isoformat()} (in {left} s)"),
+            ("issued by", credential.operation.action),
+            ("sslmode", credential.sslmode),
+            ("sslrootcert", credential.sslrootcert or ""),
+        ]
+        width = max(len(name) for name, _ in rows)
+        for name, value in rows:
+            print(f"{name:<{width}}  {value}", file=output)
+    return 0

@@ -1,0 +1,188 @@
+"""Target options from flags, ``REDSHIFT_EPHEMERAL_<NAME>`` variables and the config file.
+
+Precedence: flags > environment > ``[targets.<name>]`` in
+``$XDG_CONFIG_HOME/redshift-ephemeral/config.toml``. Everything becomes keyword arguments of
+``CredentialSource.from_options``, which validates them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigurationError
+
+ENV_PREFIX = "REDSHIFT_EPHEMERAL_"
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str
+    kind: type | str  # str, int, bool ("flag") or "list"
+    help: str
+    keyword: str  # CredentialSource.from_options keyword
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.dest.upper()
+
+
+OPTIONS = (
+    Option("--cluster-id", str, "provisioned cluster identifier", "cluster_id"),
+    Option("--workgroup", str, "serverless workgroup name", "workgroup"),
+    Option(
+        "--custom-domain", str, "custom domain name of the cluster or workgroup", "custom_domain"
+    ),
+    Option(
+        "--serverless", "flag", "the custom domain or host is a serverless workgroup", "serverless"
+    ),
+    Option("--host", str, "connect here instead of the discovered endpoint (tunnel, NLB)", "host"),
+    Option("--port", int, "port for --host", "port"),
+    Option("--database", str, "database name (default: the cluster's, or dev)", "database"),
+    Option(
+        "--db-user",
+        str,
+        "database user: uses GetClusterCredentials (else your IAM identity)",
+        "db_user",
+    ),
+    Option(
+        "--db-group", "list", "database group to join for the session (repeatable)", "db_groups"
+    ),
+    Option("--auto-create", "flag", "create the database user if it does not exist", "auto_create"),
+    Option(
+        "--duration",
+        int,
+        "password lifetime in seconds, 900-3600 (default 900)",
+        "duration_seconds",
+    ),
+    Option("--profile", str, "AWS profile", "profile"),
+    Option("--region", str, "AWS region", "region"),
+    Option("--role-arn", str, "IAM role to assume first", "role_arn"),
+    Option("--external-id", str, "external id for --role-arn", "external_id"),
+    Option("--mfa-serial", str, "MFA device for --role-arn (the code is asked once)", "mfa_serial"),
+    Option("--endpoint-url", str, "AWS endpoint URL (e.g. the local stack)", "endpoint_url"),
+    Option("--sslmode", str, "verify-full (default), verify-ca or require", "sslmode"),
+    Option(
+        "--sslrootcert",
+        str,
+        "CA bundle to trust (default: Amazon's roots from certifi)",
+        "sslrootcert",
+    ),
+)
+
+PRECEDENCE_HELP = (
+    "Each option can also come from a REDSHIFT_EPHEMERAL_<NAME> variable (e.g. "
+    "REDSHIFT_EPHEMERAL_CLUSTER_ID) or a [targets.<name>] table in "
+    "$XDG_CONFIG_HOME/redshift-ephemeral/config.toml. Precedence: flags > environment > config."
+)
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "target", nargs="?", metavar="TARGET", help="a named target from the config file"
+    )
+    group = parser.add_argument_group("target options", PRECEDENCE_HELP)
+    for option in OPTIONS:
+        if option.kind == "flag":
+            group.add_argument(option.flag, action="store_true", default=None, help=option.help)
+        elif option.kind == "list":
+            group.add_argument(option.flag, action="append", default=None, help=option.help)
+        else:
+            assert isinstance(option.kind, type)
+            group.add_argument(option.flag, type=option.kind, default=None, help=option.help)
+
+
+def config_path(environ: Mapping[str, str]) -> Path:
+    base = environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "redshift-ephemeral" / "config.toml"
+
+
+def load_named_target(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
+    path = config_path(environ)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"Target {name!r} is not defined: {path} does not exist. Create it with a "
+            f"[targets.{name}] table, or give --cluster-id / --workgroup."
+        ) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigurationError(f"{path} is not valid TOML: {error}. Fix the file.") from None
+    targets = document.get("targets", {})
+    table = targets.get(name) if isinstance(targets, dict) else None
+    if not isinstance(table, dict):
+        known = ", ".join(sorted(targets)) if isinstance(targets, dict) and targets else "none"
+        raise ConfigurationError(
+            f"Target {name!r} is not defined in {path} (defined: {known}). Add a "
+            f"[targets.{name}] table or pick one of those."
+        )
+    return table
+
+
+def _parse_value(option: Option, raw: object, origin: str) -> object:
+    """Coerce a value from the environment (str) or the config file (TOML types)."""
+    try:
+        if option.kind == "flag":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError("expected true or false")
+        if option.kind == "list":
+            if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+                return raw
+            if isinstance(raw, str):
+                return [part.strip() for part in raw.split(",") if part.strip()]
+            raise ValueError("expected a list of names")
+        if option.kind is int:
+            if isinstance(raw, bool):
+                raise ValueError("expected a whole number")
+            if isinstance(raw, int):
+                return raw
+            return int(str(raw).strip())
+        if not isinstance(raw, str):
+            raise ValueError("expected text")
+        return raw
+    except ValueError as error:
+        raise ConfigurationError(f"Invalid value for {origin}: {error}.") from None
+
+
+def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Keyword arguments for ``CredentialSource.from_options``, by precedence."""
+    config: dict[str, Any] = {}
+    if getattr(args, "target", None):
+        config = load_named_target(args.target, environ)
+        known = {option.dest for option in OPTIONS} | {
+            option.flag.lstrip("-") for option in OPTIONS
+        }
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ConfigurationError(
+                f"Unknown key(s) {', '.join(unknown)} in [targets.{args.target}]; known keys: "
+                + ", ".join(option.dest for option in OPTIONS)
+                + "."
+            )
+    resolved: dict[str, Any] = {}
+    for option in OPTIONS:
+        value = getattr(args, option.dest, None)
+        if value is None and option.env in environ:
+            value = _parse_value(option, environ[option.env], option.env)
+        if value is None:
+            for key in (option.dest, option.flag.lstrip("-")):
+                if key in config:
+                    value = _parse_value(option, config[key], f"{key} in [targets.{args.target}]")
+                    break
+        if value is not None:
+            resolved[option.keyword] = value
+    return resolved

@@ -1,0 +1,300 @@
+"""Refresh-ahead and single-flight, driven by an injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+
+import pytest
+
+from redshift_ephemeral.cache import CredentialCache, RefreshPolicy, Schedule
+from redshift_ephemeral.credentials import Credential
+from tests.conftest import FakeClock, make_credential
+
+
+class Issuer:
+    """Counts calls; can be told to fail or to wait."""
+
+    def __init__(self, lifetime: float = 900.0, next_refresh_after: float | None = None):
+        self.calls = 0
+        self.lifetime = lifetime
+        self.next_refresh_after = next_refresh_after
+        self.failure: Exception | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Credential:
+        with self._lock:
+            self.calls += 1
+            number = self.calls
+        if self.failure is not None:
+            raise self.failure
+        return make_credential(
+            self.lifetime, password=f"password-{number}", next_refresh_after=self.next_refresh_after
+        )
+
+
+@pytest.fixture
+def cache(clock: FakeClock) -> CredentialCache:
+    return CredentialCache(clock=clock)
+
+
+def test_fresh_credential_is_served_without_a_call(
+    cache: CredentialCache, clock: FakeClock
+) -> None:
+    issuer = Issuer()
+    first = cache.get("k", issuer)
+    clock.advance(900 * 0.75 - 1)  # just before the advisory window
+    assert cache.get("k", issuer) is first
+    assert issuer.calls == 1
+
+
+@pytest.mark.parametrize("lifetime", [900.0, 3.0])
+def test_windows_are_relative_to_the_lifetime(
+    cache: CredentialCache, clock: FakeClock, lifetime: float
+) -> None:
+    issuer = Issuer(lifetime)
+    first = cache.get("k", issuer)
+    clock.advance(lifetime * 0.75 - lifetime / 1000)
+    assert cache.get("k", issuer) is first
+    clock.advance(lifetime / 500)  # now in the advisory window (last 25 %)
+    second = cache.get("k", issuer)
+    assert second is not first
+    assert issuer.calls == 2
+
+
+def test_failing_refresh_in_advisory_window_keeps_serving(
+    cache: CredentialCache, clock: FakeClock
+) -> None:
+    issuer = Issuer()
+    first = cache.get("k", issuer)
+    clock.advance(900 * 0.80)
+    issuer.failure = ConnectionError("AWS is down")
+    assert cache.get("k", issuer) is first
+    calls_after_failure = issuer.calls
+    # Straight after a failure, callers do not hammer AWS: no call until the retry delay.
+    for _ in range(100):
+        assert cache.get("k", issuer) is first
+    assert issuer.calls == calls_after_failure
+    clock.advance(900 * 0.02 + 0.001)
+    assert cache.get("k", issuer) is first
+    assert issuer.calls == calls_after_failure + 1
+
+
+def test_failing_refresh_in_mandatory_window_raises(
+    cache: CredentialCache, clock: FakeClock
+) -> None:
+    issuer = Issuer()
+    cache.get("k", issuer)
+    clock.advance(900 * 0.95)  # last 10 %: still valid, but must refresh
+    issuer.failure = ConnectionError("AWS is down")
+    with pytest.raises(ConnectionError, match="AWS is down"):
+        cache.get("k", issuer)
+
+
+def test_mandatory_window_blocks_and_refreshes(cache: CredentialCache, clock: FakeClock) -> None:
+    issuer = Issuer()
+    first = cache.get("k", issuer)
+    clock.advance(900 * 0.95)
+    second = cache.get("k", issuer)
+    assert second is not first
+    assert second.password == "password-2"
+
+
+def test_expired_credential_is_never_served(cache: CredentialCache, clock: FakeClock) -> None:
+    issuer = Issuer()
+    cache.get("k", issuer)
+    clock.advance(901)
+    issuer.failure = ConnectionError("AWS is down")
+    with pytest.raises(ConnectionError):
+        cache.get("k", issuer)
+    assert cache.peek("k") is None
+
+
+def test_next_refresh_time_brings_the_refresh_forward(
+    cache: CredentialCache, clock: FakeClock
+) -> None:
+    issuer = Issuer(lifetime=900, next_refresh_after=300)
+    first = cache.get("k", issuer)
+    clock.advance(299)
+    assert cache.get("k", issuer) is first
+    clock.advance(2)
+    assert cache.get("k", issuer) is not first
+    assert issuer.calls == 2
+
+
+def test_schedule_ignores_a_next_refresh_time_later_than_our_window() -> None:
+    credential = make_credential(900, next_refresh_after=890)
+    schedule = Schedule.for_credential(credential, 0.0, RefreshPolicy())
+    assert schedule.advisory_at == pytest.approx(675)
+    assert schedule.mandatory_at == pytest.approx(810)
+    assert schedule.expires_at == pytest.approx(900)
+
+
+def test_deadlines_follow_the_cache_clock_not_the_wall_clock(
+    cache: CredentialCache, clock: FakeClock
+) -> None:
+    # A credential whose timestamps lie far in the past (a wall clock that jumped) still gets
+    # its full lifetime, measured from when it was requested: no refresh loop.
+    issuer = Issuer()
+    first = cache.get("k", issuer)
+    for _ in range(10):
+        assert cache.get("k", issuer) is first
+    assert issuer.calls == 1
+
+
+def test_invalidate_forces_a_new_fetch(cache: CredentialCache) -> None:
+    issuer = Issuer()
+    first = cache.get("k", issuer)
+    cache.invalidate("k", first)
+    assert cache.get("k", issuer) is not first
+    assert issuer.calls == 2
+
+
+def test_invalidating_an_old_credential_keeps_the_newer_one(cache: CredentialCache) -> None:
+    issuer = Issuer()
+    first = cache.get("k", issuer)
+    cache.invalidate("k", first)
+    second = cache.get("k", issuer)
+    cache.invalidate("k", first)  # a late refusal of the old password
+    assert cache.get("k", issuer) is second
+
+
+def test_64_threads_on_one_cold_key_make_one_call(cache: CredentialCache) -> None:
+    threads_count = 64
+    arrived = threading.Barrier(threads_count, timeout=10)
+    all_asking = threading.Event()
+    asking = 0
+    asking_lock = threading.Lock()
+    calls = 0
+
+    def fetch() -> Credential:
+        nonlocal calls
+        calls += 1
+        all_asking.wait(timeout=10)  # stay in flight until every thread has asked
+        return make_credential()
+
+    results: list[Credential] = []
+
+    def worker() -> None:
+        nonlocal asking
+        arrived.wait()
+        with asking_lock:
+            asking += 1
+            if asking == threads_count:
+                all_asking.set()
+        results.append(cache.get("cold", fetch))
+
+    threads = [threading.Thread(target=worker) for _ in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert calls == 1
+    assert len(results) == threads_count
+    assert len({id(result) for result in results}) == 1
+
+
+def test_64_distinct_keys_are_fetched_concurrently(cache: CredentialCache) -> None:
+    # Each fetch waits for all 64 to be in flight at once; a global lock would serialise them
+    # and break the barrier.
+    threads_count = 64
+    in_flight = threading.Barrier(threads_count, timeout=10)
+    errors: list[BaseException] = []
+
+    def fetch() -> Credential:
+        in_flight.wait()
+        return make_credential()
+
+    def worker(key: int) -> None:
+        try:
+            cache.get(key, fetch)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(key,)) for key in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert errors == []
+
+
+def test_waiters_share_the_error_of_the_refresh_they_queued_behind(cache: CredentialCache) -> None:
+    started = threading.Event()
+    release = threading.Event()
+    calls = 0
+
+    def failing_fetch() -> Credential:
+        nonlocal calls
+        calls += 1
+        started.set()
+        release.wait(timeout=10)
+        raise ConnectionError("AWS is down")
+
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            cache.get("k", failing_fetch)
+        except BaseException as error:
+            errors.append(error)
+
+    leader = threading.Thread(target=worker)
+    leader.start()
+    assert started.wait(timeout=10)
+    followers = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in followers:
+        thread.start()
+    wait_until_blocked_in(followers, "_refresh_mandatory")
+    release.set()
+    for thread in [leader, *followers]:
+        thread.join(timeout=10)
+    assert len(errors) == 9
+    assert calls == 1
+
+
+def wait_until_blocked_in(threads: list[threading.Thread], function: str) -> None:
+    """Wait until every thread is inside ``function`` (here: blocked on the key's lock)."""
+    idents = {thread.ident for thread in threads}
+    for _ in range(1_000_000):
+        frames = sys._current_frames()
+        if all(ident in frames and frames[ident].f_code.co_name == function for ident in idents):
+            return
+        threading.Event().wait(0.001)
+    raise AssertionError(f"threads never reached {function}")
+
+
+def test_asyncio_tasks_share_one_fetch_and_do_not_block_the_loop(cache: CredentialCache) -> None:
+    calls = 0
+    in_fetch = threading.Event()
+    release = threading.Event()
+
+    def fetch() -> Credential:
+        nonlocal calls
+        calls += 1
+        in_fetch.set()
+        release.wait(timeout=10)
+        return make_credential()
+
+    async def main() -> list[Credential]:
+        tasks = [asyncio.create_task(cache.aget("k", fetch)) for _ in range(50)]
+        # The loop stays free while the fetch runs in a worker thread.
+        while not in_fetch.is_set():
+            await asyncio.sleep(0)
+        ticks = 0
+        for _ in range(20):
+            await asyncio.sleep(0)
+            ticks += 1
+        release.set()
+        assert ticks == 20
+        return await asyncio.gather(*tasks)
+
+    results = asyncio.run(main())
+    assert calls == 1
+    assert len({id(result) for result in results}) == 1
+
+
+def test_policy_rejects_inconsistent_windows() -> None:
+    with pytest.raises(ValueError, match="mandatory_fraction"):
+        RefreshPolicy(advisory_fraction=0.05, mandatory_fraction=0.10)

@@ -1,0 +1,142 @@
+"""Targets, names and modes: every rule of SPEC §7 rows 1-2, checked before any AWS call."""
+
+from __future__ import annotations
+
+import pytest
+
+from redshift_ephemeral import ConfigurationError, CredentialSource
+from redshift_ephemeral.credentials import Credential
+from redshift_ephemeral.targets import (
+    CredentialRequest,
+    Deployment,
+    Operation,
+    Target,
+    parse_redshift_hostname,
+)
+
+
+class CountingIssuer:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, request: CredentialRequest) -> Credential:
+        self.calls += 1
+        raise AssertionError("no AWS call may be made for an invalid request")
+
+
+INVALID_OPTIONS: list[tuple[dict[str, object], str]] = [
+    ({"cluster_id": "demo", "db_user": "alice", "duration_seconds": 899}, "900-3600"),
+    ({"cluster_id": "demo", "db_user": "alice", "duration_seconds": 3601}, "900-3600"),
+    ({"cluster_id": "Demo", "db_user": "alice"}, "lowercase"),
+    ({"cluster_id": "1demo", "db_user": "alice"}, "starts with a letter"),
+    ({"cluster_id": "demo--x", "db_user": "alice"}, "two consecutive hyphens"),
+    ({"cluster_id": "demo-", "db_user": "alice"}, "trailing hyphen"),
+    ({"cluster_id": "d" * 64, "db_user": "alice"}, "1-63"),
+    ({"workgroup": "wg"}, "3-64"),
+    ({"workgroup": "Work_group"}, "lowercase letters, digits or hyphens"),
+    ({"cluster_id": "demo", "db_user": "1alice"}, "start with a letter"),
+    ({"cluster_id": "demo", "db_user": "al:ice"}, "':' or '/'"),
+    ({"cluster_id": "demo", "db_user": "al/ice"}, "':' or '/'"),
+    ({"cluster_id": "demo", "db_user": "a" * 65}, "1-64"),
+    ({"cluster_id": "demo", "db_user": "PUBLIC"}, "PUBLIC"),
+    ({"cluster_id": "demo", "db_user": "select"}, "reserved word"),
+    ({"cluster_id": "demo", "db_user": "alice", "database": "my db"}, "start with a letter"),
+    ({"cluster_id": "demo", "db_user": "alice", "database": "table"}, "reserved word"),
+    ({"cluster_id": "demo", "db_user": "alice", "db_groups": ["Analysts"]}, "lowercase letters"),
+    ({"cluster_id": "demo", "db_user": "alice", "db_groups": ["group"]}, "reserved word"),
+    ({"cluster_id": "demo", "workgroup": "demo-wg"}, "either a provisioned cluster"),
+    ({}, "No target given"),
+    ({"cluster_id": "demo", "db_groups": ["analysts"]}, "GetClusterCredentialsWithIAM takes none"),
+    ({"cluster_id": "demo", "auto_create": True}, "GetClusterCredentialsWithIAM takes no such"),
+    ({"workgroup": "demo-wg", "db_user": "alice"}, "serverless workgroup"),
+    ({"workgroup": "demo-wg", "db_groups": ["analysts"]}, "GetCredentials takes none"),
+    ({"cluster_id": "demo", "db_user": "alice", "sslmode": "prefer"}, "refused"),
+    ({"cluster_id": "demo", "db_user": "alice", "sslmode": "disable"}, "refused"),
+    ({"cluster_id": "demo", "db_user": "alice", "region": "mars"}, "region code"),
+    ({"cluster_id": "demo", "db_user": "alice", "port": 5439}, "without a host"),
+    ({"host": "db.example.com", "db_user": "alice"}, "No target given"),
+    ({"cluster_id": "demo", "db_user": "alice", "role_arn": "not-an-arn"}, "role ARN"),
+]
+
+
+@pytest.mark.parametrize(("options", "rule"), INVALID_OPTIONS)
+def test_invalid_input_is_rejected_naming_the_rule_with_no_aws_call(
+    options: dict[str, object], rule: str
+) -> None:
+    issuer = CountingIssuer()
+    with pytest.raises(ConfigurationError, match=None) as caught:
+        source = CredentialSource.from_options(**options)  # type: ignore[arg-type]
+        CredentialSource(source.request, source.identity, source.tls, issuer=issuer).get()
+    assert rule in str(caught.value)
+    assert issuer.calls == 0
+
+
+def test_mode_follows_the_target_and_the_database_user() -> None:
+    cluster = Target.cluster("demo")
+    assert (
+        CredentialRequest(cluster, db_user="alice").operation is Operation.GET_CLUSTER_CREDENTIALS
+    )
+    assert CredentialRequest(cluster).operation is Operation.GET_CLUSTER_CREDENTIALS_WITH_IAM
+    workgroup = Target.workgroup("demo-wg")
+    assert CredentialRequest(workgroup).operation is Operation.SERVERLESS_GET_CREDENTIALS
+
+
+def test_groups_and_auto_create_are_allowed_with_a_database_user() -> None:
+    request = CredentialRequest(
+        Target.cluster("demo"),
+        db_user="alice",
+        db_groups=("analysts", "etl.team"),
+        auto_create=True,
+    )
+    assert request.db_groups == ("analysts", "etl.team")
+
+
+def test_standard_provisioned_hostname_gives_cluster_and_region() -> None:
+    parsed = parse_redshift_hostname("demo-cluster.cq1x2y3z4abc.eu-west-1.redshift.amazonaws.com")
+    assert parsed is not None
+    assert (parsed.deployment, parsed.name, parsed.region) == (
+        Deployment.PROVISIONED,
+        "demo-cluster",
+        "eu-west-1",
+    )
+
+
+def test_standard_serverless_hostname_gives_workgroup_region_and_account() -> None:
+    parsed = parse_redshift_hostname(
+        "demo-workgroup.123456789012.us-west-2.redshift-serverless.amazonaws.com"
+    )
+    assert parsed is not None
+    assert (parsed.deployment, parsed.name, parsed.region, parsed.account) == (
+        Deployment.SERVERLESS,
+        "demo-workgroup",
+        "us-west-2",
+        "123456789012",
+    )
+
+
+def test_other_hostnames_are_not_parsed() -> None:
+    assert parse_redshift_hostname("localhost") is None
+    assert parse_redshift_hostname("redshift.example.com") is None
+
+
+def test_a_standard_host_fills_in_the_target_and_keeps_the_explicit_endpoint() -> None:
+    host = "demo-cluster.cq1x2y3z4abc.eu-west-1.redshift.amazonaws.com"
+    target = Target.from_options(host=host, port=5440)
+    assert (target.deployment, target.name, target.region) == (
+        Deployment.PROVISIONED,
+        "demo-cluster",
+        "eu-west-1",
+    )
+    assert (target.host, target.port) == (host, 5440)
+
+
+def test_a_custom_domain_names_the_target() -> None:
+    target = Target.from_options(custom_domain="redshift.example.com", serverless=True)
+    assert target.deployment is Deployment.SERVERLESS
+    assert target.custom_domain == "redshift.example.com"
+    assert target.name is None
+
+
+def test_a_request_is_hashable_and_holds_no_secret() -> None:
+    request = CredentialRequest(Target.cluster("demo"), db_user="alice")
+    assert hash(request) == hash(CredentialRequest(Target.cluster("demo"), db_user="alice"))
