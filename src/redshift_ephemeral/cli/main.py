@@ -14,6 +14,8 @@ from collections.abc import Sequence
 # modules import the library lazily inside ``run`` so ``--help`` stays fast.
 COMMANDS = {
     "creds": "print a fresh short-lived credential",
+    "demo": "run the whole flow end to end on the local stack",
+    "local": "start, stop or inspect the local stack in the background",
 }
 EXIT_USAGE = 2
 

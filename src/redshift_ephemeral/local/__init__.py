@@ -1,1 +1,17 @@
-"""The local stack: a real PostgreSQL server and an AWS emulator (SPEC §6)."""
+"""The local stack: a real PostgreSQL server that enforces the expiry of every issued
+password, and an AWS emulator that issues them (SPEC §6).
+
+    from redshift_ephemeral.local import LocalStack
+
+    with LocalStack(time_scale=1/300) as stack:      # a 900 s password lasts 3 s
+        source = stack.source(db_user="alice")
+        stack.set_knobs(latency_seconds=0.1, throttle_rate=0.5)
+        print(stack.calls())
+
+Needs the ``local`` extra and PostgreSQL's server binaries.
+"""
+
+from . import seed
+from .stack import LocalStack
+
+__all__ = ["LocalStack", "seed"]

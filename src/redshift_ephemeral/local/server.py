@@ -1,0 +1,110 @@
+"""The local stack's own process: PostgreSQL + the AWS emulator, until SIGTERM or SIGINT.
+
+Started by ``stack.LocalStack`` (foreground, dies with its parent) or ``local up``
+(background). Prints one JSON line when ready; the PostgreSQL administrator's password never
+leaves this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from .emulator import Emulator
+from .postgres import PostgresServer, die_with_parent, free_port
+from .roles import LoginRoles
+from .seed import REGION, seed_aws, seed_database
+
+
+class _QuietKeepAliveHandler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as AWS endpoints do
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+def write_private_json(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(document, handle)
+
+
+def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -> int:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop.set())
+    postgres = PostgresServer()
+    http = None
+    try:
+        postgres.start()
+        seed_database(postgres)
+        token = secrets.token_urlsafe(24)
+        emulator = Emulator(
+            DomainDispatcherApplication(create_backend_app),
+            LoginRoles(postgres),
+            postgres_port=postgres.port,
+            control_token=token,
+        )
+        emulator.knobs.update({"time_scale": time_scale})
+        http = make_server(
+            "127.0.0.1",
+            free_port(),
+            emulator,
+            threaded=True,
+            request_handler=_QuietKeepAliveHandler,
+        )
+        threading.Thread(target=http.serve_forever, name="aws-emulator", daemon=True).start()
+        endpoint_url = f"http://127.0.0.1:{http.server_port}"
+        keys = seed_aws(endpoint_url)
+        emulator.calls.clear()  # count the user's calls, not the seeding
+        ready = {
+            "pid": os.getpid(),
+            "endpoint_url": endpoint_url,
+            "region": REGION,
+            "postgres_host": "localhost",
+            "postgres_port": postgres.port,
+            "ca_path": str(postgres.ca_path),
+            "control_token": token,
+            "access_keys": keys,
+        }
+        if state_file is not None:
+            write_private_json(state_file, ready)
+        print(json.dumps(ready), flush=True)
+        stop.wait(ttl_seconds)
+        return 0
+    finally:
+        if http is not None:
+            http.shutdown()
+        postgres.stop()
+        if state_file is not None:
+            state_file.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m redshift_ephemeral.local.server")
+    parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument("--state-file", type=Path)
+    parser.add_argument("--ttl", type=float, help="stop by itself after this many seconds")
+    parser.add_argument("--die-with-parent", action="store_true")
+    args = parser.parse_args(argv)
+    if args.die_with_parent:
+        die_with_parent()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    return run(args.time_scale, args.state_file, args.ttl)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""``LocalStack``: start, use, turn the knobs of, and stop the local stack from Python.
+
+The stack runs in its own process (``server.py``), so its moto state never mixes with a
+test's own ``mock_aws`` and the database administrator's password stays there. This handle
+talks to it over its control endpoint.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigurationError
+from . import seed
+
+
+class LocalStack:
+    """A running local stack. Use as a context manager, or ``start()`` / ``stop()``.
+
+    >>> with LocalStack(time_scale=1/300) as stack:
+    ...     source = stack.source(db_user="alice")
+    ...     credential = source.get()
+    """
+
+    def __init__(self, *, time_scale: float = 1.0, startup_timeout: float = 90.0):
+        self.time_scale = time_scale
+        self.startup_timeout = startup_timeout
+        self._process: subprocess.Popen[str] | None = None
+        self._log: Any = None
+        self._info: dict[str, Any] = {}
+
+    @classmethod
+    def attach(cls, info: dict[str, Any]) -> LocalStack:
+        """A handle on a stack started elsewhere (``local up``), from its state file."""
+        stack = cls()
+        stack._info = info
+        return stack
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        from .postgres import find_bindir
+
+        find_bindir()  # fail fast, with the install command, before spawning anything
+        self._log = tempfile.TemporaryFile(  # noqa: SIM115 - lives as long as the stack
+            mode="w+", prefix="redshift-ephemeral-stack-"
+        )
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "redshift_ephemeral.local.server",
+                "--die-with-parent",
+                "--time-scale",
+                repr(self.time_scale),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+        )
+        atexit.register(self.stop)
+        try:
+            self._info = self._read_ready_line()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _read_ready_line(self) -> dict[str, Any]:
+        assert self._process is not None
+        assert self._process.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._process.stdout, selectors.EVENT_READ)
+            if not selector.select(self.startup_timeout):
+                raise RuntimeError(
+                    f"the local stack did not start in {self.startup_timeout} s: {self._log_tail()}"
+                )
+        line = self._process.stdout.readline()
+        if not line:
+            self._process.wait(timeout=30)
+            tail = self._log_tail()
+            if "ConfigurationError" in tail:
+                raise ConfigurationError(tail.strip().splitlines()[-1].split(": ", 1)[-1])
+            raise RuntimeError(f"the local stack failed to start: {tail}")
+        info: dict[str, Any] = json.loads(line)
+        return info
+
+    def _log_tail(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return str(self._log.read())[-3000:]
+
+    def stop(self) -> None:
+        """Stop the stack: PostgreSQL stops and its directory is removed. Idempotent."""
+        process, self._process = self._process, None
+        if process is not None:
+            atexit.unregister(self.stop)
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=10)
+            if process.stdout is not None:
+                process.stdout.close()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # -- where things are --------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int:
+        return int(self._info["pid"])
+
+    @property
+    def endpoint_url(self) -> str:
+        return str(self._info["endpoint_url"])
+
+    @property
+    def region(self) -> str:
+        return str(self._info["region"])
+
+    @property
+    def postgres_host(self) -> str:
+        return str(self._info["postgres_host"])
+
+    @property
+    def postgres_port(self) -> int:
+        return int(self._info["postgres_port"])
+
+    @property
+    def ca_path(self) -> str:
+        """The local CA that signed the server certificate: pass it as ``sslrootcert``."""
+        return str(self._info["ca_path"])
+
+    def access_keys(self, user: str = seed.READER_USER) -> tuple[str, str]:
+        keys = self._info["access_keys"][user]
+        return str(keys["access_key_id"]), str(keys["secret_access_key"])
+
+    def environment(self, user: str = seed.READER_USER) -> dict[str, str]:
+        """What a shell needs to use the stack (``local env``): endpoint, dummy keys of the
+        IAM user ``user``, region, CA and the default cluster."""
+        key_id, secret = self.access_keys(user)
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": key_id,
+            "AWS_SECRET_ACCESS_KEY": secret,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "REDSHIFT_EPHEMERAL_SSLROOTCERT": self.ca_path,
+            "REDSHIFT_EPHEMERAL_CLUSTER_ID": seed.CLUSTER_ID,
+        }
+
+    def session(self, user: str = seed.READER_USER) -> Any:
+        """A boto3 session as the IAM user ``user`` (alice or bob)."""
+        import boto3
+
+        key_id, secret = self.access_keys(user)
+        return boto3.Session(
+            aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=self.region
+        )
+
+    def source(self, *, iam_user: str = seed.READER_USER, **options: Any) -> Any:
+        """A ``CredentialSource`` aimed at the stack: its endpoint, its CA, the IAM user's
+        keys; ``demo-cluster`` unless a target is given."""
+        from ..source import CredentialSource
+
+        if not {"cluster_id", "workgroup", "custom_domain", "host"} & set(options):
+            options["cluster_id"] = seed.CLUSTER_ID
+        options.setdefault("session", self.session(iam_user))
+        options.setdefault("endpoint_url", self.endpoint_url)
+        options.setdefault("region", self.region)
+        options.setdefault("sslrootcert", self.ca_path)
+        return CredentialSource.from_options(**options)
+
+    # -- knobs -------------------------------------------------------------------------------
+
+    def _control(self, command: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        data = json.dumps(payload).encode() if payload is not None else b""
+        request = urllib.request.Request(  # noqa: S310 - our own loopback endpoint
+            f"{self.endpoint_url}/_local/{command}",
+            data=data,
+            method="POST",
+            headers={
+                "X-Local-Stack-Token": str(self._info["control_token"]),
+                "Content-Type": "application/json",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            result: dict[str, Any] = json.loads(response.read())
+        return result
+
+    def set_knobs(self, **knobs: Any) -> dict[str, Any]:
+        """``time_scale``, ``latency_seconds``, ``throttle_rate``, ``deny`` (a list of
+        ``{"principal": glob, "action": glob}``), ``outage``."""
+        return dict(self._control("knobs", knobs)["knobs"])
+
+    def reset(self) -> None:
+        """Knobs back to defaults (time scale included) and call counts to zero."""
+        self._control("reset")
+
+    def calls(self) -> dict[str, int]:
+        """AWS calls received, by ``service:Operation``."""
+        return {key: int(value) for key, value in self._control("state")["calls"].items()}
+
+    def issued_passwords(self) -> list[str]:
+        """Every password the emulator issued (for leak scans)."""
+        return [str(p) for p in self._control("issued")["issued_passwords"]]
+
+    def clear_issued_passwords(self) -> None:
+        self._control("clear-issued")
+
+
+def state_file() -> Path:
+    """Where ``local up`` records the background stack (0600, in a 0700 directory)."""
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return Path(base) / f"redshift-ephemeral-{os.getuid()}" / "local-stack.json"
+
+
+def start_background(
+    time_scale: float = 1.0, ttl_seconds: float = 12 * 3600, timeout: float = 90.0
+) -> dict[str, Any]:
+    """Start a detached stack that outlives this process (``local up``)."""
+    path = state_file()
+    if path.exists():
+        info = json.loads(path.read_text())
+        if _alive(int(info["pid"])):
+            return dict(info)
+        path.unlink()
+    log_path = path.with_suffix(".log")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "redshift_ephemeral.local.server",
+                "--state-file",
+                str(path),
+                "--time-scale",
+                repr(time_scale),
+                "--ttl",
+                str(ttl_seconds),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            raise RuntimeError(f"the local stack failed to start: {log_path.read_text()[-2000:]}")
+        time.sleep(0.1)
+    return dict(json.loads(path.read_text()))
+
+
+def stop_background(timeout: float = 30.0) -> bool:
+    """Stop the background stack; False if none was running."""
+    path = state_file()
+    if not path.exists():
+        return False
+    pid = int(json.loads(path.read_text())["pid"])
+    if not _alive(pid):
+        path.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return True
+
+
+def background_info() -> dict[str, Any] | None:
+    path = state_file()
+    if not path.exists():
+        return None
+    info = dict(json.loads(path.read_text()))
+    return info if _alive(int(info["pid"])) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
