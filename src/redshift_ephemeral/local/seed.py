@@ -38,7 +38,8 @@ def seed_aws(endpoint_url: str) -> dict[str, Any]:
 
     session = boto3.Session(
         aws_access_key_id="AKIASTACKSEEDER00000",
-        aws_secret_access_key="seed",  # noqa: S106 - dummy region_name=REGION
+        aws_secret_access_key="seed",  # noqa: S106 - a dummy key for the emulator
+        region_name=REGION,
     )
     redshift = session.client("redshift", endpoint_url=endpoint_url)
     redshift.create_cluster(

@@ -34,10 +34,14 @@ class _QuietKeepAliveHandler(WSGIRequestHandler):
 
 
 def write_private_json(path: Path, document: dict[str, Any]) -> None:
+    """Write ``document`` to ``path`` (0600, in a 0700 directory), atomically: a reader sees
+    the whole file or none."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    partial = path.with_suffix(".partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         json.dump(document, handle)
+    os.replace(partial, path)
 
 
 def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -> int:

@@ -186,7 +186,7 @@ class LocalStack:
         keys; ``demo-cluster`` unless a target is given."""
         from ..source import CredentialSource
 
-        if not {"cluster_id", "workgroup", "custom_domain", "host"} & set(options):
+        if not {"cluster_id", "workgroup", "custom_domain"} & set(options):
             options["cluster_id"] = seed.CLUSTER_ID
         options.setdefault("session", self.session(iam_user))
         options.setdefault("endpoint_url", self.endpoint_url)
