@@ -97,19 +97,17 @@ class Credential:
         return self.libpq_params()
 
     def redshift_connector_kwargs(self) -> dict[str, Any]:
-        """redshift_connector.connect() keywords. It verifies the server's name itself when
-        ``sslmode='verify-full'`` and reads the trust roots from its own bundle unless
-        told otherwise, so the root certificate goes in too."""
-        kwargs: dict[str, Any] = {
+        """redshift_connector.connect() keywords. It verifies against its own Redshift bundle
+        plus the system roots and takes ``verify-ca`` / ``verify-full`` only."""
+        return {
             "host": self.host,
             "port": self.port,
             "database": self.database,
             "user": self.user,
             "password": self.password,
-            "ssl": self.sslmode != "disable",
+            "ssl": True,
             "sslmode": self.sslmode,
         }
-        return kwargs
 
     def dsn(self) -> str:
         """A libpq connection string (contains the password)."""

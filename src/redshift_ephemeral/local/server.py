@@ -22,6 +22,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .emulator import Emulator
 from .postgres import PostgresServer, die_with_parent, free_port
+from .redshift_front import RedshiftFront
 from .roles import LoginRoles
 from .seed import REGION, seed_aws, seed_database
 
@@ -52,9 +53,16 @@ def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -
         signal.signal(signum, lambda *_: stop.set())
     postgres = PostgresServer()
     http = None
+    front = None
     try:
         postgres.start()
         seed_database(postgres)
+        front = RedshiftFront(
+            postgres.port,
+            postgres.tls_dir / "server.crt",
+            postgres.tls_dir / "server.key",
+            postgres.ca_path,
+        ).start()
         token = secrets.token_urlsafe(24)
         emulator = Emulator(
             DomainDispatcherApplication(create_backend_app),
@@ -80,6 +88,7 @@ def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -
             "region": REGION,
             "postgres_host": "localhost",
             "postgres_port": postgres.port,
+            "redshift_port": front.port,
             "ca_path": str(postgres.ca_path),
             "control_token": token,
             "access_keys": keys,
@@ -92,6 +101,8 @@ def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -
     finally:
         if http is not None:
             http.shutdown()
+        if front is not None:
+            front.stop()
         postgres.stop()
         if state_file is not None:
             state_file.unlink(missing_ok=True)

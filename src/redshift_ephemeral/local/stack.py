@@ -150,6 +150,12 @@ class LocalStack:
         return int(self._info["postgres_port"])
 
     @property
+    def redshift_port(self) -> int:
+        """A port in front of the same server that also accepts what Redshift-only drivers
+        (redshift_connector) send at start-up; see ``redshift_front.py``."""
+        return int(self._info["redshift_port"])
+
+    @property
     def ca_path(self) -> str:
         """The local CA that signed the server certificate: pass it as ``sslrootcert``."""
         return str(self._info["ca_path"])

@@ -1,0 +1,155 @@
+"""Connection pools that outlive every password: each new DB-API connection takes the current
+credential from the cache, so a password that expires never breaks the pool, and no password
+is ever baked into a URL.
+
+* ``create_engine`` - SQLAlchemy, through its ``do_connect`` event;
+* ``connection_pool`` / ``async_connection_pool`` - psycopg_pool, through a connection class
+  whose ``connect`` asks the source.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .connect import (
+    DEFAULT_CONNECT_TIMEOUT,
+    Driver,
+    aopen_with_retry,
+    open_driver_connection,
+    open_with_retry,
+)
+from .credentials import Credential
+from .errors import ConfigurationError
+from .source import CredentialSource
+
+if TYPE_CHECKING:
+    import psycopg_pool
+    import sqlalchemy
+
+
+def _source(source: CredentialSource | None, options: dict[str, Any]) -> CredentialSource:
+    if source is None:
+        return CredentialSource.from_options(**options)
+    if options:
+        raise ConfigurationError("Give either a CredentialSource or source options, not both.")
+    return source
+
+
+def _sqlalchemy_drivername(driver: Driver, dialect: str | None) -> str:
+    if driver == "redshift_connector" or dialect == "redshift":
+        try:
+            import sqlalchemy_redshift  # noqa: F401 - registers the redshift dialect
+        except ImportError:
+            raise ConfigurationError(
+                "The redshift dialect needs sqlalchemy-redshift: `pip install "
+                "sqlalchemy-redshift`, or use driver='psycopg2' / 'psycopg' with the "
+                "postgresql dialect."
+            ) from None
+        return f"redshift+{driver}"
+    return f"postgresql+{driver}"
+
+
+def create_engine(
+    source: CredentialSource | None = None,
+    /,
+    *,
+    driver: Driver = "psycopg2",
+    dialect: str | None = None,
+    driver_options: dict[str, Any] | None = None,
+    engine_options: dict[str, Any] | None = None,
+    **source_options: Any,
+) -> sqlalchemy.Engine:
+    """A SQLAlchemy engine whose every new connection uses the current credential.
+
+    The URL holds the driver name only; host, user and password come from the source at
+    connect time (``do_connect``), with one retry on a refused login."""
+    import sqlalchemy
+
+    source = _source(source, source_options)
+    url = sqlalchemy.URL.create(_sqlalchemy_drivername(driver, dialect))
+    engine = sqlalchemy.create_engine(url, **(engine_options or {}))
+    options = dict(driver_options or {})
+
+    @sqlalchemy.event.listens_for(engine, "do_connect")
+    def _connect_with_fresh_credential(
+        _dialect: Any, _record: Any, _cargs: Any, _cparams: Any
+    ) -> Any:
+        return open_with_retry(
+            source, lambda credential: open_driver_connection(driver, credential, options)
+        )
+
+    return engine
+
+
+def connection_pool(
+    source: CredentialSource | None = None,
+    /,
+    *,
+    min_size: int = 1,
+    max_size: int | None = None,
+    driver_options: dict[str, Any] | None = None,
+    pool_options: dict[str, Any] | None = None,
+    **source_options: Any,
+) -> psycopg_pool.ConnectionPool[Any]:
+    """A ``psycopg_pool.ConnectionPool`` whose new connections use the current credential.
+    Open it with ``with pool:`` or ``pool.open()``."""
+    import psycopg
+    import psycopg_pool
+
+    resolved = _source(source, source_options)
+    defaults = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT}
+
+    class EphemeralConnection(psycopg.Connection[Any]):
+        @classmethod
+        def connect(cls, conninfo: str = "", **kwargs: Any) -> EphemeralConnection:
+            def open_one(credential: Credential) -> EphemeralConnection:
+                params = {**defaults, **credential.psycopg_kwargs(), **kwargs}
+                return super(EphemeralConnection, cls).connect(conninfo, **params)
+
+            return open_with_retry(resolved, open_one)
+
+    return psycopg_pool.ConnectionPool(
+        connection_class=EphemeralConnection,
+        kwargs=dict(driver_options or {}),
+        min_size=min_size,
+        max_size=max_size,
+        open=False,
+        **(pool_options or {}),
+    )
+
+
+def async_connection_pool(
+    source: CredentialSource | None = None,
+    /,
+    *,
+    min_size: int = 1,
+    max_size: int | None = None,
+    driver_options: dict[str, Any] | None = None,
+    pool_options: dict[str, Any] | None = None,
+    **source_options: Any,
+) -> psycopg_pool.AsyncConnectionPool[Any]:
+    """An ``AsyncConnectionPool`` whose new connections use the current credential, fetched
+    off the event loop. Open it with ``async with pool:`` or ``await pool.open()``."""
+    import psycopg
+    import psycopg_pool
+
+    resolved = _source(source, source_options)
+    defaults = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT}
+
+    class EphemeralAsyncConnection(psycopg.AsyncConnection[Any]):
+        @classmethod
+        async def connect(cls, conninfo: str = "", **kwargs: Any) -> EphemeralAsyncConnection:
+            async def open_one(credential: Credential) -> EphemeralAsyncConnection:
+                params = {**defaults, **credential.psycopg_kwargs(), **kwargs}
+                return await super(EphemeralAsyncConnection, cls).connect(conninfo, **params)
+
+            return await aopen_with_retry(resolved, open_one)
+
+    return psycopg_pool.AsyncConnectionPool(
+        connection_class=EphemeralAsyncConnection,
+        kwargs=dict(driver_options or {}),
+        min_size=min_size,
+        max_size=max_size,
+        open=False,
+        **(pool_options or {}),
+    )
