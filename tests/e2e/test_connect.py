@@ -204,6 +204,28 @@ def calls_bound(elapsed: float, lifetime: float) -> int:
     return math.ceil(elapsed / (0.75 * lifetime)) + 2
 
 
+@pytest.mark.parametrize(
+    ("driver", "dialect"),
+    [
+        ("psycopg2", None),
+        ("psycopg", None),
+        ("psycopg2", "redshift"),
+        ("redshift_connector", "redshift"),
+    ],
+)
+def test_sqlalchemy_engine_with_each_driver(
+    redshift_local: LocalStack, driver: Any, dialect: str | None
+) -> None:
+    source = source_for(
+        redshift_local, driver if dialect is None else "redshift_connector", db_user="alice"
+    )
+    engine = create_engine(source, driver=driver, dialect=dialect)
+    assert engine.url.password is None
+    with engine.connect() as connection:
+        assert connection.execute(sqlalchemy.text(SEED_QUERY)).scalar() == 42
+    engine.dispose()
+
+
 def test_sqlalchemy_engine_survives_several_expiries(redshift_local: LocalStack) -> None:
     redshift_local.set_knobs(time_scale=LIFETIME_SCALE)
     source = redshift_local.source(db_user="alice")
