@@ -1,27 +1,49 @@
 """redshift-ephemeral: Amazon Redshift with short-lived database passwords over verified TLS.
 
-The public surface; everything else is an implementation detail.
+The public surface; everything else is an implementation detail. Names are imported on first
+use, so ``import redshift_ephemeral`` (and the command line's ``--help``) stays light until
+AWS or a driver is really needed.
 """
 
-from .cache import CredentialCache, RefreshPolicy
-from .credentials import Credential
-from .errors import (
-    AccessDeniedError,
-    AwsError,
-    AwsIdentityError,
-    ConfigurationError,
-    DatabaseConnectionError,
-    RedshiftEphemeralError,
-    TargetNotFoundError,
-    ThrottledError,
-)
-from .identity import AwsIdentity, RoleToAssume
-from .quickstart import connect_to_redshift, generate_redshift_credentials
-from .source import CredentialSource
-from .targets import CredentialRequest, Deployment, Operation, Target, parse_redshift_hostname
-from .tls import TlsSettings, amazon_trust_bundle
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "CredentialCache": "cache",
+    "RefreshPolicy": "cache",
+    "connect": "connect",
+    "connect_async": "connect",
+    "Credential": "credentials",
+    "AccessDeniedError": "errors",
+    "AwsError": "errors",
+    "AwsIdentityError": "errors",
+    "ConfigurationError": "errors",
+    "DatabaseConnectionError": "errors",
+    "QueryError": "errors",
+    "RedshiftEphemeralError": "errors",
+    "TargetNotFoundError": "errors",
+    "ThrottledError": "errors",
+    "AwsIdentity": "identity",
+    "RoleToAssume": "identity",
+    "RefreshingPassfile": "passfile",
+    "async_connection_pool": "pools",
+    "connection_pool": "pools",
+    "create_engine": "pools",
+    "connect_to_redshift": "quickstart",
+    "generate_redshift_credentials": "quickstart",
+    "CredentialSource": "source",
+    "CredentialRequest": "targets",
+    "Deployment": "targets",
+    "Operation": "targets",
+    "Target": "targets",
+    "parse_redshift_hostname": "targets",
+    "TlsSettings": "tls",
+    "amazon_trust_bundle": "tls",
+}
 
 __all__ = [
     "AccessDeniedError",
@@ -36,15 +58,59 @@ __all__ = [
     "DatabaseConnectionError",
     "Deployment",
     "Operation",
+    "QueryError",
     "RedshiftEphemeralError",
     "RefreshPolicy",
+    "RefreshingPassfile",
     "RoleToAssume",
     "Target",
     "TargetNotFoundError",
     "ThrottledError",
     "TlsSettings",
     "amazon_trust_bundle",
+    "async_connection_pool",
+    "connect",
+    "connect_async",
     "connect_to_redshift",
+    "connection_pool",
+    "create_engine",
     "generate_redshift_credentials",
     "parse_redshift_hostname",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'redshift_ephemeral' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:
+    from .cache import CredentialCache, RefreshPolicy
+    from .connect import connect, connect_async
+    from .credentials import Credential
+    from .errors import (
+        AccessDeniedError,
+        AwsError,
+        AwsIdentityError,
+        ConfigurationError,
+        DatabaseConnectionError,
+        QueryError,
+        RedshiftEphemeralError,
+        TargetNotFoundError,
+        ThrottledError,
+    )
+    from .identity import AwsIdentity, RoleToAssume
+    from .passfile import RefreshingPassfile
+    from .pools import async_connection_pool, connection_pool, create_engine
+    from .quickstart import connect_to_redshift, generate_redshift_credentials
+    from .source import CredentialSource
+    from .targets import CredentialRequest, Deployment, Operation, Target, parse_redshift_hostname
+    from .tls import TlsSettings, amazon_trust_bundle

@@ -183,6 +183,23 @@ def _trust_for_redshift_connector(credential: Credential) -> Iterator[None]:
                 os.environ["SSL_CERT_FILE"] = previous
 
 
+def default_driver() -> Driver:
+    """The first installed of psycopg, psycopg2 and redshift_connector."""
+    import importlib.util
+
+    for driver, module in (
+        ("psycopg", "psycopg"),
+        ("psycopg2", "psycopg2"),
+        ("redshift_connector", "redshift_connector"),
+    ):
+        if importlib.util.find_spec(module) is not None:
+            return driver  # type: ignore[return-value]
+    raise ConfigurationError(
+        "No database driver is installed: `pip install 'redshift-ephemeral[psycopg]'` (or "
+        "[psycopg2], [redshift_connector])."
+    )
+
+
 def open_driver_connection(driver: Driver, credential: Credential, options: dict[str, Any]) -> Any:
     """One connection attempt with ``driver``; driver exceptions pass through."""
     if driver == "psycopg2":

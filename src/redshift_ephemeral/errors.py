@@ -73,3 +73,7 @@ class DatabaseConnectionError(RedshiftEphemeralError, ConnectionError):
     refused the login."""
 
     exit_code = 4
+
+
+class QueryError(DatabaseConnectionError):
+    """The database refused a statement (permissions, syntax)."""

@@ -16,7 +16,6 @@ from ..errors import ConfigurationError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("action", choices=("up", "down", "status", "env"))
     parser.add_argument(
         "--time-scale",

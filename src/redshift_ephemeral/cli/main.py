@@ -10,12 +10,19 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-# Each command lives in its own module with ``add_arguments(parser)`` and ``run(args)``;
-# modules import the library lazily inside ``run`` so ``--help`` stays fast.
+# command → (module, summary). Each module has ``add_arguments(parser)`` and
+# ``run(args, environ)`` and imports the library lazily inside ``run``, so ``--help`` and
+# ``creds`` pay only for what they use.
 COMMANDS = {
-    "creds": "print a fresh short-lived credential",
-    "demo": "run the whole flow end to end on the local stack",
-    "local": "start, stop or inspect the local stack in the background",
+    "creds": ("creds", "print a fresh short-lived credential"),
+    "exec": ("execute", "run a command with libpq variables and a refreshing passfile"),
+    "psql": ("psql", "open psql on the target"),
+    "query": ("query", "run one SQL statement and print the result"),
+    "doctor": ("doctor", "check identity, permission, network, TLS, login and clock"),
+    "policy": ("policy", "print the least-privilege IAM policy for the target"),
+    "demo": ("demo", "run the whole flow end to end on the local stack"),
+    "local": ("local", "start, stop or inspect the local stack in the background"),
+    "completion": ("completion", "print a shell completion script (bash or zsh)"),
 }
 EXIT_USAGE = 2
 
@@ -34,19 +41,48 @@ def build_parser() -> argparse.ArgumentParser:
         description="Amazon Redshift with short-lived database passwords over verified TLS.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    # --debug is accepted after the command too (default SUPPRESS keeps the top-level value).
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show tracebacks and debug logs",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
-    for name, summary in COMMANDS.items():
-        module = importlib.import_module(f".{name}", __package__)
-        sub = subparsers.add_parser(name, help=summary, description=module.__doc__)
+    for name, (module_name, summary) in COMMANDS.items():
+        module = importlib.import_module(f".{module_name}", __package__)
+        sub = subparsers.add_parser(
+            name,
+            help=summary,
+            description=module.__doc__,
+            parents=[common],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     return parser
 
 
+# Commands whose arguments after a bare `--` belong to the child process.
+PASSTHROUGH_COMMANDS = ("exec", "psql")
+
+
+def split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``exec TARGET -- CMD ARGS`` → (``exec TARGET``, ``CMD ARGS``)."""
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    if command in PASSTHROUGH_COMMANDS and "--" in argv:
+        index = argv.index("--")
+        return argv[:index], argv[index + 1 :]
+    return argv, []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    own, passthrough = split_passthrough(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(own)
+    args.passthrough = passthrough
     if args.debug:
         import logging
 

@@ -78,6 +78,9 @@ OPTIONS = (
     ),
 )
 
+# Options that say what the target is; they are taken together from one layer.
+TARGET_NAMES = frozenset({"cluster_id", "workgroup", "custom_domain", "serverless"})
+
 PRECEDENCE_HELP = (
     "Each option can also come from a REDSHIFT_EPHEMERAL_<NAME> variable (e.g. "
     "REDSHIFT_EPHEMERAL_CLUSTER_ID) or a [targets.<name>] table in "
@@ -127,35 +130,41 @@ def load_named_target(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     return table
 
 
-def _parse_value(option: Option, raw: object, origin: str) -> object:
-    """Coerce a value from the environment (str) or the config file (TOML types)."""
-    try:
-        if option.kind == "flag":
-            if isinstance(raw, bool):
-                return raw
-            text = str(raw).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off", ""):
-                return False
-            raise ValueError("expected true or false")
-        if option.kind == "list":
-            if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
-                return raw
-            if isinstance(raw, str):
-                return [part.strip() for part in raw.split(",") if part.strip()]
-            raise ValueError("expected a list of names")
-        if option.kind is int:
-            if isinstance(raw, bool):
-                raise ValueError("expected a whole number")
-            if isinstance(raw, int):
-                return raw
-            return int(str(raw).strip())
-        if not isinstance(raw, str):
-            raise ValueError("expected text")
-        return raw
-    except ValueError as error:
-        raise ConfigurationError(f"Invalid value for {origin}: {error}.") from None
+def _from_environment(option: Option, raw: str) -> object:
+    """Parse a ``REDSHIFT_EPHEMERAL_*`` value (always text)."""
+    text = raw.strip()
+    if option.kind == "flag":
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigurationError(f"Invalid value for {option.env}: expected true or false.")
+    if option.kind == "list":
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    if option.kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigurationError(
+                f"Invalid value for {option.env}: expected a whole number."
+            ) from None
+    return raw
+
+
+def _from_config(option: Option, raw: object, origin: str) -> object:
+    """Check a config-file value's TOML type: numbers are numbers, flags are booleans."""
+    if option.kind == "flag":
+        valid, expected = isinstance(raw, bool), "true or false"
+    elif option.kind == "list":
+        valid = isinstance(raw, list) and all(isinstance(item, str) for item in raw)
+        expected = 'a list of names, e.g. ["analysts"]'
+    elif option.kind is int:
+        valid, expected = isinstance(raw, int) and not isinstance(raw, bool), "a whole number"
+    else:
+        valid, expected = isinstance(raw, str), "a quoted string"
+    if not valid:
+        raise ConfigurationError(f"Invalid value for {origin}: expected {expected}.")
+    return raw
 
 
 def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -173,16 +182,30 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, A
                 + ", ".join(option.dest for option in OPTIONS)
                 + "."
             )
+    layers = [
+        {o.dest: getattr(args, o.dest) for o in OPTIONS if getattr(args, o.dest, None) is not None},
+        {o.dest: _from_environment(o, environ[o.env]) for o in OPTIONS if o.env in environ},
+        _config_layer(config, getattr(args, "target", None)),
+    ]
+    # What the target is comes whole from the highest layer that names one, so a flag
+    # `--workgroup` is not mixed with an exported REDSHIFT_EPHEMERAL_CLUSTER_ID.
+    naming = next((layer for layer in layers if TARGET_NAMES & set(layer)), {})
     resolved: dict[str, Any] = {}
     for option in OPTIONS:
-        value = getattr(args, option.dest, None)
-        if value is None and option.env in environ:
-            value = _parse_value(option, environ[option.env], option.env)
-        if value is None:
-            for key in (option.dest, option.flag.lstrip("-")):
-                if key in config:
-                    value = _parse_value(option, config[key], f"{key} in [targets.{args.target}]")
-                    break
-        if value is not None:
-            resolved[option.keyword] = value
+        sources = [naming] if option.dest in TARGET_NAMES else layers
+        for layer in sources:
+            if option.dest in layer:
+                resolved[option.keyword] = layer[option.dest]
+                break
     return resolved
+
+
+def _config_layer(config: dict[str, Any], target: str | None) -> dict[str, object]:
+    layer: dict[str, object] = {}
+    for option in OPTIONS:
+        for key in (option.dest, option.flag.lstrip("-")):
+            if key in config:
+                origin = f"{key} in [targets.{target}]"
+                layer[option.dest] = _from_config(option, config[key], origin)
+                break
+    return layer

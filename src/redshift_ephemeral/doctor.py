@@ -1,0 +1,232 @@
+"""Diagnose the whole path from AWS identity to a query, one check at a time: AWS identity,
+endpoint discovery, permission for the credential call, DNS, TCP, TLS verification, login
+with ``SELECT 1``, and clock skew against the server. A check whose prerequisite failed is
+skipped, so the first failure is the one to fix."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .aws_errors import translate
+from .connect import Driver, connect, default_driver
+from .credentials import Credential
+from .errors import AccessDeniedError, RedshiftEphemeralError
+from .issuers import Endpoint, issuer_for
+from .policy import uses_discovery
+from .source import CredentialSource
+from .tls import VERIFYING_MODES
+
+MAX_CLOCK_SKEW_SECONDS = 60.0
+SSL_REQUEST = struct.pack("!ii", 8, 80877103)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool | None  # None: skipped because an earlier check failed
+    detail: str
+    fix: str = ""
+    exit_code: int = 0
+
+
+def _failure(name: str, error: BaseException, fix: str = "") -> CheckResult:
+    code = error.exit_code if isinstance(error, RedshiftEphemeralError) else 4
+    return CheckResult(
+        name,
+        False,
+        str(error).strip().splitlines()[0] if str(error) else type(error).__name__,
+        fix,
+        code,
+    )
+
+
+def tls_handshake(
+    host: str, port: int, sslmode: str, sslrootcert: str | None, timeout: float = 10.0
+) -> str:
+    """PostgreSQL's SSLRequest, then a TLS handshake verified as ``sslmode`` says. Returns the
+    TLS version; raises on any failure."""
+    context = ssl.create_default_context(cafile=sslrootcert)
+    if sslmode not in VERIFYING_MODES:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif sslmode == "verify-ca":
+        context.check_hostname = False
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        raw.sendall(SSL_REQUEST)
+        if raw.recv(1) != b"S":
+            raise ConnectionError("the server does not offer TLS")
+        with context.wrap_socket(raw, server_hostname=host) as secure:
+            return str(secure.version())
+
+
+class _Diagnosis:
+    """The state the checks share: what earlier checks found."""
+
+    def __init__(
+        self, source: CredentialSource, driver: Driver | None, now: Callable[[], datetime]
+    ):
+        self.source = source
+        self.driver = driver
+        self.now = now
+        self.issuer = issuer_for(source.identity)
+        self.endpoint: Endpoint | None = None
+        self.credential: Credential | None = None
+
+    # Each check returns its result; ``needs`` (below) says which earlier checks must pass.
+
+    def aws_identity(self) -> CheckResult:
+        target = self.source.request.target
+        try:
+            caller = self.issuer.clients.sts(target.region).get_caller_identity()
+        except Exception as error:
+            return _failure(
+                "AWS identity",
+                translate(
+                    error,
+                    action="sts:GetCallerIdentity",
+                    target_label=target.label,
+                    region=target.region,
+                ),
+                "log in to AWS (aws sso login / aws configure)",
+            )
+        return CheckResult("AWS identity", True, f"{caller['Arn']} (account {caller['Account']})")
+
+    def endpoint_discovery(self) -> CheckResult:
+        try:
+            self.endpoint = self.issuer.endpoint(self.source.request.target)
+        except Exception as error:
+            return _failure(
+                "endpoint", error, "check the name, --region and the Describe permission"
+            )
+        how = "discovered" if uses_discovery(self.source.request) else "given (no discovery)"
+        return CheckResult("endpoint", True, f"{self.endpoint.host}:{self.endpoint.port} {how}")
+
+    def permission(self) -> CheckResult:
+        """A real credential call: it issues a password."""
+        action = self.source.request.operation.action
+        try:
+            self.credential = self.source.get()
+        except AccessDeniedError as error:
+            return _failure(
+                "permission",
+                error,
+                "attach the policy `redshift-ephemeral policy` prints for this target",
+            )
+        except Exception as error:
+            return _failure("permission", error)
+        return CheckResult(
+            "permission", True, f"{action} allowed; login user {self.credential.user}"
+        )
+
+    def dns(self) -> CheckResult:
+        assert self.endpoint is not None
+        host, port = self.endpoint.host, self.endpoint.port
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as error:
+            return _failure("DNS", error, "check the hostname and your DNS (VPC, VPN, /etc/hosts)")
+        addresses = sorted({str(info[4][0]) for info in infos})
+        return CheckResult("DNS", True, f"{host} → {', '.join(addresses)}")
+
+    def tcp(self) -> CheckResult:
+        assert self.endpoint is not None
+        host, port = self.endpoint.host, self.endpoint.port
+        try:
+            socket.create_connection((host, port), timeout=10).close()
+        except OSError as error:
+            return _failure(
+                "TCP",
+                error,
+                "check security groups, routes, your tunnel, and that the cluster is running",
+            )
+        return CheckResult("TCP", True, f"{host}:{port} accepts connections")
+
+    def tls(self) -> CheckResult:
+        assert self.endpoint is not None
+        roots = self.source.tls.root_certificate()
+        sslmode = self.source.tls.sslmode
+        try:
+            version = tls_handshake(self.endpoint.host, self.endpoint.port, sslmode, roots)
+        except (OSError, ssl.SSLError) as error:
+            return _failure(
+                "TLS",
+                error,
+                "pass the CA that signed the server's certificate "
+                "with --sslrootcert, and connect by the name on the certificate",
+            )
+        return CheckResult(
+            "TLS", True, f"{version}, certificate verified ({sslmode}, roots {roots})"
+        )
+
+    def login_and_clock(self) -> Iterator[CheckResult]:
+        assert self.credential is not None
+        try:
+            connection = connect(self.source, driver=self.driver or default_driver())
+        except Exception as error:
+            yield _failure("login", error)
+            yield CheckResult("clock", None, "skipped: login failed")
+            return
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT 1, now()")
+            row = cursor.fetchone()
+            local = self.now()
+        finally:
+            connection.close()
+        yield CheckResult(
+            "login", True, f"logged in as {self.credential.user}; SELECT 1 → {row[0]}"
+        )
+        server_time: datetime = row[1]
+        if server_time.tzinfo is None:
+            server_time = server_time.replace(tzinfo=UTC)
+        skew = (server_time - local).total_seconds()
+        if abs(skew) <= MAX_CLOCK_SKEW_SECONDS:
+            yield CheckResult("clock", True, f"skew against the server {skew:+.1f} s")
+        else:
+            yield CheckResult(
+                "clock",
+                False,
+                f"skew against the server {skew:+.1f} s",
+                "synchronise this machine's clock (chrony, systemd-timesyncd)",
+                4,
+            )
+
+
+def run_checks(
+    source: CredentialSource,
+    *,
+    driver: Driver | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Iterator[CheckResult]:
+    """Yield one result per check, in order. A check runs only if the checks it needs
+    passed; otherwise it is reported as skipped, naming the failed one."""
+    diagnosis = _Diagnosis(source, driver, now)
+    checks: list[tuple[str, Callable[[], CheckResult], tuple[str, ...]]] = [
+        ("AWS identity", diagnosis.aws_identity, ()),
+        ("endpoint", diagnosis.endpoint_discovery, ("AWS identity",)),
+        ("permission", diagnosis.permission, ("endpoint",)),
+        ("DNS", diagnosis.dns, ("endpoint",)),
+        ("TCP", diagnosis.tcp, ("DNS",)),
+        ("TLS", diagnosis.tls, ("TCP",)),
+    ]
+    passed: set[str] = set()
+    for name, check, needs in checks:
+        missing = [need for need in needs if need not in passed]
+        if missing:
+            yield CheckResult(name, None, f"skipped: {missing[0]} did not pass")
+            continue
+        result = check()
+        if result.ok:
+            passed.add(name)
+        yield result
+    missing = [need for need in ("permission", "TLS") if need not in passed]
+    if missing:
+        for name in ("login", "clock"):
+            yield CheckResult(name, None, f"skipped: {missing[0]} did not pass")
+        return
+    yield from diagnosis.login_and_clock()
