@@ -18,15 +18,18 @@ This module knows a clock and a fetch function. It knows nothing about AWS or dr
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
 import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .credentials import Credential
+
+if TYPE_CHECKING:
+    import asyncio
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +73,27 @@ class Schedule:
             offset = (credential.next_refresh_at - credential.issued_at).total_seconds()
             advisory_at = min(advisory_at, requested_at + max(offset, 0.0))
         return cls(min(advisory_at, mandatory_at), mandatory_at, expires_at)
+
+
+class CacheKey:
+    """A cache key whose hash is computed once: the hot path looks it up on every connect."""
+
+    __slots__ = ("_hash", "parts")
+
+    def __init__(self, *parts: Hashable):
+        self.parts = parts
+        self._hash = hash(parts)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (
+            isinstance(other, CacheKey) and self._hash == other._hash and self.parts == other.parts
+        )
+
+    def __repr__(self) -> str:
+        return f"CacheKey{self.parts!r}"
 
 
 class _Slot:
@@ -142,6 +166,8 @@ class CredentialCache:
             and self._clock() < entry[1].advisory_at
         ):
             return entry[0]
+        import asyncio  # here, not at import time: most users never need it
+
         loop = asyncio.get_running_loop()
         inflight = self._async_inflight.setdefault(loop, {})
         future = inflight.get(key)

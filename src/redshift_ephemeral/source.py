@@ -7,15 +7,16 @@ only when a refresh is due. Everything it needs is built once and reused.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-
-from .cache import CredentialCache, default_cache
+from .cache import CacheKey, CredentialCache, default_cache
 from .credentials import Credential
 from .identity import AwsIdentity, MfaTokenProvider, RetryMode, RoleToAssume
 from .targets import DEFAULT_DURATION_SECONDS, CredentialRequest, Target
 from .tls import DEFAULT_SSLMODE, TlsSettings
+
+if TYPE_CHECKING:
+    import boto3
 
 Issuer = Callable[[CredentialRequest], Credential]
 
@@ -38,7 +39,7 @@ class CredentialSource:
         self._cache = cache or default_cache
         self._issuer = issuer
         # The cache key: what decides the password, and nothing secret.
-        self.key: tuple[object, ...] = (self.identity.cache_key, request, self.tls)
+        self.key = CacheKey(self.identity.cache_key, request, self.tls)
 
     @classmethod
     def from_options(

@@ -298,3 +298,13 @@ def test_asyncio_tasks_share_one_fetch_and_do_not_block_the_loop(cache: Credenti
 def test_policy_rejects_inconsistent_windows() -> None:
     with pytest.raises(ValueError, match="mandatory_fraction"):
         RefreshPolicy(advisory_fraction=0.05, mandatory_fraction=0.10)
+
+
+def test_cache_keys_compare_by_value_and_hash_once() -> None:
+    from redshift_ephemeral.cache import CacheKey
+
+    first, second = CacheKey("identity", ("request", 1)), CacheKey("identity", ("request", 1))
+    assert first == second
+    assert hash(first) == hash(second)
+    assert first != CacheKey("identity", ("request", 2))
+    assert {first: 1}[second] == 1
