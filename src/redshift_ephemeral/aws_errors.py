@@ -54,6 +54,16 @@ THROTTLING_CODES = frozenset(
         "BandwidthLimitExceeded",
     }
 )
+UNAVAILABLE_CODES = frozenset(
+    {
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalError",
+        "InternalServerException",
+        "InternalServerError",
+    }
+)
 EXPIRED_IDENTITY_CODES = frozenset(
     {
         "ExpiredToken",
@@ -176,6 +186,13 @@ def _translate_client_error(
             f"AWS kept throttling {action} ({code}) after botocore's retries. Lower the call "
             "rate (credentials are cached; share one source), or raise max_attempts / use the "
             "'adaptive' retry mode.",
+            code=code,
+            operation=operation,
+        )
+    if code in UNAVAILABLE_CODES:
+        return AwsError(
+            f"AWS could not serve {action} ({code}) even after botocore's retries: the service "
+            "is having trouble. Try again in a few minutes (AWS Health Dashboard shows outages).",
             code=code,
             operation=operation,
         )

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -61,7 +62,9 @@ def _issue_time(requested_at: datetime, response: dict[str, Any]) -> datetime:
                 "AWS's clock",
                 skew,
             )
-            return server_time
+            # The Date header is whole seconds, rounded down: count from the end of that
+            # second, so the lifetime is never overestimated.
+            return server_time + timedelta(seconds=1)
     return requested_at
 
 
@@ -72,8 +75,11 @@ def _aware(value: datetime) -> datetime:
 class AwsIssuer:
     """Issues credentials for requests, as one AWS identity."""
 
-    def __init__(self, clients: AwsClients):
+    def __init__(
+        self, clients: AwsClients, *, wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ):
         self._clients = clients
+        self._wall_clock = wall_clock
         self._endpoints: dict[tuple[Target, str | None], Endpoint] = {}
         self._endpoints_lock = threading.Lock()
         self._account: str | None = None
@@ -86,7 +92,7 @@ class AwsIssuer:
         """Call AWS for a new password for ``request``."""
         endpoint = self.endpoint(request.target)
         operation = request.operation
-        requested_at = datetime.now(UTC)
+        requested_at = self._wall_clock()
         try:
             if operation is Operation.SERVERLESS_GET_CREDENTIALS:
                 response = self._get_serverless_credentials(request, endpoint)

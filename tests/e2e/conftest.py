@@ -3,19 +3,31 @@ through the package's own pytest plugin fixtures (``redshift_local``)."""
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
 import time
+import traceback
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from redshift_ephemeral.credentials import Credential
+from redshift_ephemeral.errors import RedshiftEphemeralError
+
+CLI = str(Path(sys.executable).parent / "redshift-ephemeral")
+LEAK_SCAN_TEST = "test_no_issued_password_appears_in_any_output"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+    # The leak scan reads what every other test left: it runs last.
+    items.sort(key=lambda item: item.name == LEAK_SCAN_TEST)
 
 
 def wait_until_expired(credential: Credential, margin: float = 0.3) -> None:
@@ -47,3 +59,76 @@ def count_rows(driver: str, credential: Credential) -> int:
         return int(row[0])
     finally:
         connection.close()
+
+
+# -- leak scan: everything the e2e and CLI tests saw, searched at the end (test_leak_scan) --
+
+LEAK_TEXTS: list[str] = []
+PASSWORD_FORMATS = frozenset({"json", "env", "dsn", "url", "pgpass"})
+
+
+@pytest.fixture(autouse=True)
+def _debug_logs_collected(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every e2e test runs with DEBUG logging everywhere; its records are kept for the scan."""
+    caplog.set_level(logging.DEBUG)
+    loggers = [logging.getLogger(name) for name in ("botocore", "urllib3", "redshift_ephemeral")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
+    for record in caplog.records:
+        LEAK_TEXTS.append(record.getMessage())
+        if record.exc_info:
+            LEAK_TEXTS.append("".join(traceback.format_exception(*record.exc_info)))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _library_errors_collected() -> Iterator[None]:
+    """The text of every error the library raises during the e2e session."""
+    original = RedshiftEphemeralError.__init__
+
+    def recording(self: RedshiftEphemeralError, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        LEAK_TEXTS.append(str(self))
+
+    RedshiftEphemeralError.__init__ = recording  # type: ignore[method-assign, assignment]
+    yield
+    RedshiftEphemeralError.__init__ = original  # type: ignore[method-assign]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.failed:
+        LEAK_TEXTS.append(report.longreprtext)
+
+
+def asked_for_password(args: list[str]) -> bool:
+    """Output the user asked to contain the password: ``creds --format json|env|…``."""
+    if not args or args[0] != "creds":
+        return False
+    for index, arg in enumerate(args):
+        if arg == "--format" and index + 1 < len(args):
+            return args[index + 1] in PASSWORD_FORMATS
+        if arg.startswith("--format="):
+            return arg.split("=", 1)[1] in PASSWORD_FORMATS
+    return False
+
+
+def run_cli(
+    args: list[str], env: dict[str, str], *, logs: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The installed console script, with DEBUG logs on (unless ``logs=False``, for tests of
+    the error output itself); stdout and stderr go to the leak scan."""
+    if logs:
+        env = env | {"REDSHIFT_EPHEMERAL_LOG": "debug"}
+    result = subprocess.run(
+        [CLI, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+    LEAK_TEXTS.append(result.stderr)
+    if not asked_for_password(args):
+        LEAK_TEXTS.append(result.stdout)
+    return result

@@ -15,8 +15,7 @@ import pytest
 import trustme
 
 from redshift_ephemeral.local import LocalStack
-
-CLI = str(Path(sys.executable).parent / "redshift-ephemeral")
+from tests.e2e.conftest import CLI, run_cli
 
 
 @pytest.fixture
@@ -30,10 +29,8 @@ def env(redshift_local: LocalStack, tmp_path: Path) -> dict[str, str]:
     return clean | redshift_local.environment() | {"XDG_CONFIG_HOME": str(tmp_path)}
 
 
-def cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CLI, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
-    )
+def cli(env: dict[str, str], *args: str, logs: bool = True) -> subprocess.CompletedProcess[str]:
+    return run_cli(list(args), env, logs=logs)
 
 
 def test_creds_table_hides_the_password(env: dict[str, str], redshift_local: LocalStack) -> None:
@@ -302,10 +299,10 @@ def test_policy_is_valid_json_with_the_right_actions_and_arns(
 
 
 def test_exit_codes_and_tracebacks(env: dict[str, str], redshift_local: LocalStack) -> None:
-    assert cli(env, "creds", "--nonsense").returncode == 2
-    assert cli(env, "creds", "--db-user", "alice", "--duration", "60").returncode == 2
+    assert cli(env, "creds", "--nonsense", logs=False).returncode == 2
+    assert cli(env, "creds", "--db-user", "alice", "--duration", "60", logs=False).returncode == 2
     redshift_local.set_knobs(deny=[{"action": "redshift:GetClusterCredentials"}])
-    denied = cli(env, "creds", "--db-user", "alice")
+    denied = cli(env, "creds", "--db-user", "alice", logs=False)
     assert denied.returncode == 3
     assert "Traceback" not in denied.stderr
     assert len(denied.stderr.strip().splitlines()) <= 2
@@ -314,7 +311,16 @@ def test_exit_codes_and_tracebacks(env: dict[str, str], redshift_local: LocalSta
     assert "Traceback" in debug.stderr
     redshift_local.set_knobs(deny=[])
     unreachable = cli(
-        env, "query", "--db-user", "alice", "--host", "localhost", "--port", "9", "SELECT 1"
+        env,
+        "query",
+        "--db-user",
+        "alice",
+        "--host",
+        "localhost",
+        "--port",
+        "9",
+        "SELECT 1",
+        logs=False,
     )
     assert unreachable.returncode == 4
     assert "Could not reach localhost:9" in unreachable.stderr

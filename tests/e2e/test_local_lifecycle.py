@@ -15,9 +15,7 @@ import pytest
 
 from redshift_ephemeral import ConfigurationError
 from redshift_ephemeral.local import LocalStack
-from tests.e2e.conftest import count_rows
-
-CLI = str(Path(sys.executable).parent / "redshift-ephemeral")
+from tests.e2e.conftest import CLI, count_rows, run_cli
 
 
 def processes_mentioning(text: str) -> list[int]:
@@ -49,7 +47,7 @@ def base_dir_of(ca_path: str) -> Path:
 
 def test_demo_runs_end_to_end_and_leaves_nothing_behind() -> None:
     started = time.monotonic()
-    result = subprocess.run([CLI, "demo"], capture_output=True, text=True, timeout=120, check=False)
+    result = run_cli(["demo"], dict(os.environ))
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stdout + result.stderr
     output = result.stdout
@@ -122,9 +120,7 @@ def test_local_up_env_status_down(tmp_path: Path) -> None:
             env.pop(name)
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [CLI, *args], capture_output=True, text=True, env=env, timeout=120, check=False
-        )
+        return run_cli(list(args), env)
 
     up = cli("local", "up")
     assert up.returncode == 0, up.stderr

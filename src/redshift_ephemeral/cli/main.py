@@ -41,6 +41,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="redshift-ephemeral",
         description="Amazon Redshift with short-lived database passwords over verified TLS.",
+        epilog="Exit codes: 0 ok, 2 usage or configuration, 3 AWS identity or API, 4 "
+        "connection or TLS; exec and psql return the command's own. Set "
+        "REDSHIFT_EPHEMERAL_LOG=debug for logs without tracebacks.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     # --debug is accepted after the command too (default SUPPRESS keeps the top-level value).
@@ -89,10 +92,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(only=command if command in COMMANDS else "")
     args = parser.parse_args(own)
     args.passthrough = passthrough
-    if args.debug:
+    # --debug: debug logs and tracebacks; REDSHIFT_EPHEMERAL_LOG=debug|info|…: logs only.
+    log_level = "DEBUG" if args.debug else os.environ.get("REDSHIFT_EPHEMERAL_LOG", "").upper()
+    if log_level:
         import logging
 
-        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=getattr(logging, log_level, logging.WARNING),
+            format="%(levelname)s %(name)s: %(message)s",
+        )
     try:
         return int(args.run(args, os.environ))
     except KeyboardInterrupt:

@@ -134,12 +134,14 @@ class Emulator:
         control_token: str,
         postgres_host: str = "localhost",
         seed: int = 0,
+        restart_postgres: Callable[[], None] | None = None,
     ):
         self._moto = moto_app
         self._roles = roles
         self.postgres_host = postgres_host
         self.postgres_port = postgres_port
         self._control_token = control_token
+        self._restart_postgres = restart_postgres
         self.knobs = Knobs()
         self.calls: Counter[str] = Counter()
         self.issued_passwords: list[str] = []
@@ -490,6 +492,9 @@ class Emulator:
         ):
             return self._respond(start_response, 403, b'{"error": "bad token"}', "application/json")
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        if command == "restart-postgres" and self._restart_postgres is not None:
+            self._restart_postgres()  # outside the lock: it takes a moment
+            command = "state"
         try:
             with self._lock:
                 if command == "knobs" and body:

@@ -139,6 +139,17 @@ class PostgresServer:
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) and remove its directory. Idempotent."""
+        self._shut_down()
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def restart(self, timeout: float = 60.0) -> None:
+        """Stop and start again on the same port and data (every connection is dropped)."""
+        with self._admin_lock:
+            self._shut_down()
+            self._launch()
+        self._wait_ready(timeout)
+
+    def _shut_down(self) -> None:
         if self._admin is not None:
             with contextlib.suppress(Exception):
                 self._admin.close()
@@ -151,7 +162,6 @@ class PostgresServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
-        shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def __enter__(self) -> PostgresServer:
         return self.start()

@@ -15,6 +15,7 @@ import secrets
 import signal
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,9 @@ def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())
     postgres = PostgresServer()
+    # PostgreSQL dies with the thread that started it (PR_SET_PDEATHSIG is per thread), so a
+    # restart runs on this long-lived thread, not on a short-lived HTTP request thread.
+    owner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="postgres-owner")
     http = None
     front = None
     try:
@@ -69,6 +73,7 @@ def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -
             LoginRoles(postgres),
             postgres_port=postgres.port,
             control_token=token,
+            restart_postgres=lambda: owner.submit(postgres.restart).result(),
         )
         emulator.knobs.update({"time_scale": time_scale})
         http = make_server(
@@ -104,6 +109,7 @@ def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -
         if front is not None:
             front.stop()
         postgres.stop()
+        owner.shutdown()
         if state_file is not None:
             state_file.unlink(missing_ok=True)
 

@@ -31,6 +31,10 @@ class LocalStack:
     >>> with LocalStack(time_scale=1/300) as stack:
     ...     source = stack.source(db_user="alice")
     ...     credential = source.get()
+
+    The stack stops by itself when the thread that started it ends (Linux's parent-death
+    signal is per thread): start it from a thread that outlives its use, as the main thread
+    or a session fixture does.
     """
 
     def __init__(self, *, time_scale: float = 1.0, startup_timeout: float = 90.0):
@@ -233,6 +237,11 @@ class LocalStack:
     def issued_passwords(self) -> list[str]:
         """Every password the emulator issued (for leak scans)."""
         return [str(p) for p in self._control("issued")["issued_passwords"]]
+
+    def restart_postgres(self) -> None:
+        """Restart the PostgreSQL server (same port and data); returns once it accepts
+        connections again. Every open connection is dropped, as in a failover."""
+        self._control("restart-postgres")
 
     def clear_issued_passwords(self) -> None:
         self._control("clear-issued")
