@@ -124,14 +124,16 @@ class CredentialCache:
 
     def get(self, key: Hashable, fetch: Fetch) -> Credential:
         """The credential for ``key``, calling ``fetch`` only when a refresh is due."""
+        return self._fresh(key) or self._get_slow(key, fetch)
+
+    def _fresh(self, key: Hashable) -> Credential | None:
+        """The cached credential if it is before its advisory window: the lock-free path."""
         slot = self._slots.get(key)
-        if (
-            slot is not None
-            and (entry := slot.entry) is not None
-            and self._clock() < entry[1].advisory_at
-        ):
-            return entry[0]
-        return self._get_slow(key, fetch)
+        if slot is not None and (entry := slot.entry) is not None:
+            credential, schedule = entry
+            if self._clock() < schedule.advisory_at:
+                return credential
+        return None
 
     def peek(self, key: Hashable) -> Credential | None:
         """The cached credential if it has not expired, without fetching."""
@@ -159,13 +161,9 @@ class CredentialCache:
     async def aget(self, key: Hashable, fetch: Fetch) -> Credential:
         """``get`` for asyncio: the fetch runs in a worker thread, never on the loop, and
         concurrent tasks for one key share a single fetch."""
-        slot = self._slots.get(key)
-        if (
-            slot is not None
-            and (entry := slot.entry) is not None
-            and self._clock() < entry[1].advisory_at
-        ):
-            return entry[0]
+        credential = self._fresh(key)
+        if credential is not None:
+            return credential
         import asyncio  # here, not at import time: most users never need it
 
         loop = asyncio.get_running_loop()

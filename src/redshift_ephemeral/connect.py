@@ -13,11 +13,11 @@ import contextlib
 import os
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 from .credentials import Credential
 from .errors import ConfigurationError, DatabaseConnectionError, RedshiftEphemeralError
-from .source import CredentialSource
+from .source import CredentialSource, source_from
 
 if TYPE_CHECKING:
     import psycopg
@@ -118,41 +118,52 @@ def translate(
     return DatabaseConnectionError(message)
 
 
+def _first_attempt_failed(
+    error: Exception, source: CredentialSource, credential: Credential
+) -> None:
+    """Raise what a failed first attempt means - unless the server refused the login, when a
+    fresh password may help: then forget the stale one, for one retry."""
+    if isinstance(error, RedshiftEphemeralError):
+        raise error
+    if not is_login_refused(error):
+        raise translate(error, credential) from None
+    source.invalidate(credential)
+
+
+def _retry_failed(error: Exception, credential: Credential) -> NoReturn:
+    if isinstance(error, RedshiftEphemeralError):
+        raise error
+    raise translate(error, credential, retried=True) from None
+
+
 def open_with_retry(source: CredentialSource, open_one: Callable[[Credential], T]) -> T:
     """``open_one(credential)``; if the login is refused, once more with a new password."""
     credential = source.get()
     try:
         return open_one(credential)
-    except RedshiftEphemeralError:
-        raise
     except Exception as error:
-        if not is_login_refused(error):
-            raise translate(error, credential) from None
-        source.invalidate(credential)
+        _first_attempt_failed(error, source, credential)
     fresh = source.get()
     try:
         return open_one(fresh)
     except Exception as error:
-        raise translate(error, fresh, retried=True) from None
+        _retry_failed(error, fresh)
 
 
 async def aopen_with_retry(
     source: CredentialSource, open_one: Callable[[Credential], Awaitable[T]]
 ) -> T:
+    """``open_with_retry`` for asyncio."""
     credential = await source.aget()
     try:
         return await open_one(credential)
-    except RedshiftEphemeralError:
-        raise
     except Exception as error:
-        if not is_login_refused(error):
-            raise translate(error, credential) from None
-        source.invalidate(credential)
+        _first_attempt_failed(error, source, credential)
     fresh = await source.aget()
     try:
         return await open_one(fresh)
     except Exception as error:
-        raise translate(error, fresh, retried=True) from None
+        _retry_failed(error, fresh)
 
 
 # -- drivers ---------------------------------------------------------------------------------
@@ -242,10 +253,7 @@ def connect(
 
     Give a ``CredentialSource``, or the options of ``CredentialSource.from_options``
     (``cluster_id=…, db_user=…, region=…``). ``driver_options`` go to the driver's connect."""
-    if source is None:
-        source = CredentialSource.from_options(**source_options)
-    elif source_options:
-        raise ConfigurationError("Give either a CredentialSource or source options, not both.")
+    source = source_from(source, source_options)
     options = dict(driver_options or {})
     return open_with_retry(
         source, lambda credential: open_driver_connection(driver, credential, options)
@@ -263,8 +271,7 @@ async def connect_async(
     the event loop and is shared by concurrent tasks."""
     import psycopg
 
-    if source is None:
-        source = CredentialSource.from_options(**source_options)
+    source = source_from(source, source_options)
     options = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT, **(driver_options or {})}
 
     async def open_one(credential: Credential) -> psycopg.AsyncConnection[Any]:

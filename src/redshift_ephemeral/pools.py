@@ -20,19 +20,11 @@ from .connect import (
 )
 from .credentials import Credential
 from .errors import ConfigurationError
-from .source import CredentialSource
+from .source import CredentialSource, source_from
 
 if TYPE_CHECKING:
     import psycopg_pool
     import sqlalchemy
-
-
-def _source(source: CredentialSource | None, options: dict[str, Any]) -> CredentialSource:
-    if source is None:
-        return CredentialSource.from_options(**options)
-    if options:
-        raise ConfigurationError("Give either a CredentialSource or source options, not both.")
-    return source
 
 
 def _sqlalchemy_drivername(driver: Driver, dialect: str | None) -> str:
@@ -65,7 +57,7 @@ def create_engine(
     connect time (``do_connect``), with one retry on a refused login."""
     import sqlalchemy
 
-    source = _source(source, source_options)
+    source = source_from(source, source_options)
     url = sqlalchemy.URL.create(_sqlalchemy_drivername(driver, dialect))
     engine = sqlalchemy.create_engine(url, **(engine_options or {}))
     options = dict(driver_options or {})
@@ -96,7 +88,7 @@ def connection_pool(
     import psycopg
     import psycopg_pool
 
-    resolved = _source(source, source_options)
+    resolved = source_from(source, source_options)
     defaults = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT}
 
     class EphemeralConnection(psycopg.Connection[Any]):
@@ -133,7 +125,7 @@ def async_connection_pool(
     import psycopg
     import psycopg_pool
 
-    resolved = _source(source, source_options)
+    resolved = source_from(source, source_options)
     defaults = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT}
 
     class EphemeralAsyncConnection(psycopg.AsyncConnection[Any]):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .cache import CacheKey, CredentialCache, default_cache
 from .credentials import Credential
+from .errors import ConfigurationError
 from .identity import AwsIdentity, MfaTokenProvider, RetryMode, RoleToAssume
 from .targets import DEFAULT_DURATION_SECONDS, CredentialRequest, Target
 from .tls import DEFAULT_SSLMODE, TlsSettings
@@ -136,19 +137,20 @@ class CredentialSource:
     def _fetch(self) -> Credential:
         issue = self._issuer
         if issue is None:
-            from .issuers import issuer_for  # boto3 clients are built on first fetch only
+            from .issuers import issuer_for  # AWS clients are built on the first fetch only
 
             issue = issuer_for(self.identity).issue
         credential = issue(self.request)
         return credential.with_tls(self.tls.sslmode, self.tls.root_certificate())
 
-    def describe(self) -> dict[str, Any]:
-        """What this source asks for, for messages and ``doctor``; holds no secret."""
-        target = self.request.target
-        return {
-            "target": target.label,
-            "operation": self.request.operation.action,
-            "db_user": self.request.db_user,
-            "database": self.request.db_name,
-            "region": target.region or self.identity.region,
-        }
+
+def source_from(source: CredentialSource | None, options: dict[str, Any]) -> CredentialSource:
+    """``source`` itself, or one built from ``options`` - for functions that take either."""
+    if source is None:
+        return CredentialSource.from_options(**options)
+    if options:
+        raise ConfigurationError(
+            f"Give either a CredentialSource or source options ({', '.join(sorted(options))}),"
+            " not both."
+        )
+    return source
