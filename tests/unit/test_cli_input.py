@@ -198,3 +198,19 @@ def test_unknown_named_target_exits_2(tmp_path: Path) -> None:
 )
 def test_usage_errors_exit_2(argv: list[str]) -> None:
     assert_plain_usage_error(*run_cli(argv, {"REDSHIFT_EPHEMERAL_CLUSTER_ID": "demo"}))
+
+
+def test_a_role_uses_the_aws_clis_sts_cache() -> None:
+    import argparse
+
+    from redshift_ephemeral.cli.options import add_target_arguments, resolve
+
+    parser = argparse.ArgumentParser()
+    add_target_arguments(parser)
+    args = parser.parse_args(
+        ["--cluster-id", "demo", "--role-arn", "arn:aws:iam::123456789012:role/reader"]
+    )
+    resolved = resolve(args, {})
+    assert resolved["role_arn"] == "arn:aws:iam::123456789012:role/reader"
+    assert resolved["sts_cache_dir"] == str(Path.home() / ".aws" / "cli" / "cache")
+    assert "sts_cache_dir" not in resolve(parser.parse_args(["--cluster-id", "demo"]), {})

@@ -412,3 +412,51 @@ def test_retries_use_botocores_standard_mode(clients: AwsClients) -> None:
     assert retries is not None
     assert retries["mode"] == "standard"
     assert retries["total_max_attempts"] == 5
+
+
+def test_assumed_role_credentials_are_reused_from_the_on_disk_sts_cache(
+    aws_sandbox: None, tmp_path: Any
+) -> None:
+    role = RoleToAssume(
+        "arn:aws:iam::123456789012:role/reader", mfa_serial="arn:aws:iam::123456789012:mfa/alice"
+    )
+    prompts: list[str] = []
+
+    def mfa_code(prompt: str) -> str:
+        prompts.append(prompt)
+        return "123456"
+
+    def access_key(session: StubbedStsSession) -> str:
+        identity = AwsIdentity(
+            session=session,
+            region=REGION,
+            roles=(role,),
+            mfa_token_provider=mfa_code,
+            sts_cache_dir=str(tmp_path),
+        )
+        credentials = AwsClients(identity).session.get_credentials()
+        assert credentials is not None
+        return str(credentials.get_frozen_credentials().access_key)
+
+    first = StubbedStsSession(
+        [
+            (
+                assume_role_response("ASIACACHEDROLE0001"),
+                {
+                    "RoleArn": role.arn,
+                    "RoleSessionName": ANY,
+                    "SerialNumber": role.mfa_serial,
+                    "TokenCode": "123456",
+                },
+            )
+        ]
+    )
+    assert access_key(first) == "ASIACACHEDROLE0001"
+    # A second process (a new session, no STS response queued): the cache answers, no MFA.
+    second = StubbedStsSession([])
+    assert access_key(second) == "ASIACACHEDROLE0001"
+    assert second.stubbers == []
+    assert len(prompts) == 1
+    cached = list(tmp_path.iterdir())
+    assert len(cached) == 1
+    assert cached[0].stat().st_mode & 0o777 == 0o600

@@ -9,6 +9,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 # command → (module, summary). Each module has ``add_arguments(parser)`` and
 # ``run(args, environ)`` and imports the library lazily inside ``run``, so ``--help`` and
@@ -28,7 +29,7 @@ EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(
             EXIT_USAGE,
             f"redshift-ephemeral: error: {message}\nRun '{self.prog} --help' for usage.\n",

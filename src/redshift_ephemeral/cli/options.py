@@ -197,6 +197,10 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, A
             if option.dest in layer:
                 resolved[option.keyword] = layer[option.dest]
                 break
+    if "role_arn" in resolved:
+        # The AWS CLI's own STS cache: a role (and its MFA code) is asked for once per
+        # session, not once per command, and shared with `aws`.
+        resolved["sts_cache_dir"] = str(Path.home() / ".aws" / "cli" / "cache")
     return resolved
 
 
