@@ -147,6 +147,7 @@ class Emulator:
         self.issued_passwords: list[str] = []
         self._workgroups: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        self._seed = seed
         self._random = random.Random(seed)  # noqa: S311 - throttling dice, not secrets
 
     # -- WSGI --------------------------------------------------------------------------------
@@ -502,6 +503,7 @@ class Emulator:
                 elif command == "reset":
                     self.knobs = Knobs()
                     self.calls.clear()
+                    self._random.seed(self._seed)  # each test throttles the same calls
                 elif command == "clear-issued":
                     self.issued_passwords.clear()
                 elif command not in ("state", "knobs", "issued"):

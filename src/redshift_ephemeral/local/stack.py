@@ -227,7 +227,8 @@ class LocalStack:
         return dict(self._control("knobs", knobs)["knobs"])
 
     def reset(self) -> None:
-        """Knobs back to defaults (time scale included) and call counts to zero."""
+        """Knobs back to defaults (time scale included), call counts to zero, and the
+        throttling dice re-seeded, so a test throttles the same calls whatever ran before."""
         self._control("reset")
 
     def calls(self) -> dict[str, int]:
