@@ -15,8 +15,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "CredentialCache": "cache",
     "RefreshPolicy": "cache",
-    "connect": "connect",
-    "connect_async": "connect",
+    "connect": "connections",
+    "connect_async": "connections",
     "Credential": "credentials",
     "AccessDeniedError": "errors",
     "AwsError": "errors",
@@ -94,7 +94,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .cache import CredentialCache, RefreshPolicy
-    from .connect import connect, connect_async
+    from .connections import connect, connect_async
     from .credentials import Credential
     from .errors import (
         AccessDeniedError,

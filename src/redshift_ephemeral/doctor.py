@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .aws_errors import translate
-from .connect import Driver, connect, default_driver
+from .connections import Driver, connect, default_driver
 from .credentials import Credential
 from .errors import AccessDeniedError, RedshiftEphemeralError
 from .issuers import Endpoint, issuer_for

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .connect import (
+from .connections import (
     DEFAULT_CONNECT_TIMEOUT,
     Driver,
     aopen_with_retry,
@@ -19,7 +19,7 @@ from .connect import (
     open_with_retry,
 )
 from .credentials import Credential
-from .errors import ConfigurationError
+from .extras import optional
 from .source import CredentialSource, source_from
 
 if TYPE_CHECKING:
@@ -29,14 +29,8 @@ if TYPE_CHECKING:
 
 def _sqlalchemy_drivername(driver: Driver, dialect: str | None) -> str:
     if driver == "redshift_connector" or dialect == "redshift":
-        try:
+        with optional("sqlalchemy"):
             import sqlalchemy_redshift  # noqa: F401 - registers the redshift dialect
-        except ImportError:
-            raise ConfigurationError(
-                "The redshift dialect needs sqlalchemy-redshift: `pip install "
-                "sqlalchemy-redshift`, or use driver='psycopg2' / 'psycopg' with the "
-                "postgresql dialect."
-            ) from None
         return f"redshift+{driver}"
     return f"postgresql+{driver}"
 
@@ -55,7 +49,8 @@ def create_engine(
 
     The URL holds the driver name only; host, user and password come from the source at
     connect time (``do_connect``), with one retry on a refused login."""
-    import sqlalchemy
+    with optional("sqlalchemy"):
+        import sqlalchemy
 
     source = source_from(source, source_options)
     url = sqlalchemy.URL.create(_sqlalchemy_drivername(driver, dialect))
@@ -85,8 +80,9 @@ def connection_pool(
 ) -> psycopg_pool.ConnectionPool[Any]:
     """A ``psycopg_pool.ConnectionPool`` whose new connections use the current credential.
     Open it with ``with pool:`` or ``pool.open()``."""
-    import psycopg
-    import psycopg_pool
+    with optional("psycopg"):
+        import psycopg
+        import psycopg_pool
 
     resolved = source_from(source, source_options)
     defaults = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT}
@@ -122,8 +118,9 @@ def async_connection_pool(
 ) -> psycopg_pool.AsyncConnectionPool[Any]:
     """An ``AsyncConnectionPool`` whose new connections use the current credential, fetched
     off the event loop. Open it with ``async with pool:`` or ``await pool.open()``."""
-    import psycopg
-    import psycopg_pool
+    with optional("psycopg"):
+        import psycopg
+        import psycopg_pool
 
     resolved = source_from(source, source_options)
     defaults = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .extras import optional
 from .source import CredentialSource
 from .targets import DEFAULT_DURATION_SECONDS
 
@@ -40,7 +41,8 @@ def generate_redshift_credentials(
 
 def connect_to_redshift(credentials: dict[str, Any]) -> psycopg2.extensions.connection:
     """A psycopg2 connection from ``generate_redshift_credentials``'s dict."""
-    import psycopg2
+    with optional("psycopg2"):
+        import psycopg2
 
     return psycopg2.connect(
         host=credentials["host"],

@@ -16,7 +16,7 @@ import sqlalchemy
 import trustme
 
 from redshift_ephemeral import DatabaseConnectionError
-from redshift_ephemeral.connect import connect, connect_async
+from redshift_ephemeral.connections import connect, connect_async
 from redshift_ephemeral.local import LocalStack
 from redshift_ephemeral.pools import async_connection_pool, connection_pool, create_engine
 

@@ -26,9 +26,12 @@ def _step(number: int, text: str) -> None:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    import psycopg2
-
     from .. import connect_to_redshift, generate_redshift_credentials
+    from ..extras import optional
+
+    with optional("local"):
+        import psycopg2
+
     from ..local import LocalStack, seed
     from ..source import CredentialSource
 

@@ -54,9 +54,12 @@ class LocalStack:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> LocalStack:
+        from ..extras import require_installed
         from .postgres import find_bindir
 
-        find_bindir()  # fail fast, with the install command, before spawning anything
+        # Fail fast, with the install command, before spawning anything.
+        require_installed("local", "moto", "werkzeug", "trustme", "psycopg")
+        find_bindir()
         self._log = tempfile.TemporaryFile(  # noqa: SIM115 - lives as long as the stack
             mode="w+", prefix="redshift-ephemeral-stack-"
         )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 from .credentials import Credential
 from .errors import ConfigurationError, DatabaseConnectionError, RedshiftEphemeralError
+from .extras import optional
 from .source import CredentialSource, source_from
 
 if TYPE_CHECKING:
@@ -214,17 +215,20 @@ def default_driver() -> Driver:
 def open_driver_connection(driver: Driver, credential: Credential, options: dict[str, Any]) -> Any:
     """One connection attempt with ``driver``; driver exceptions pass through."""
     if driver == "psycopg2":
-        import psycopg2
+        with optional("psycopg2"):
+            import psycopg2
 
         options = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT, **options}
         return psycopg2.connect(**credential.psycopg2_kwargs(), **options)
     if driver == "psycopg":
-        import psycopg
+        with optional("psycopg"):
+            import psycopg
 
         options = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT, **options}
         return psycopg.connect(**credential.psycopg_kwargs(), **options)
     if driver == "redshift_connector":
-        import redshift_connector
+        with optional("redshift_connector"):
+            import redshift_connector
 
         from .compat import patch_redshift_connector_sasl
 
@@ -269,7 +273,8 @@ async def connect_async(
 ) -> psycopg.AsyncConnection[Any]:
     """A psycopg 3 ``AsyncConnection`` with a fresh credential; the credential fetch runs off
     the event loop and is shared by concurrent tasks."""
-    import psycopg
+    with optional("psycopg"):
+        import psycopg
 
     source = source_from(source, source_options)
     options = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT, **(driver_options or {})}
