@@ -54,12 +54,7 @@ class LocalStack:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> LocalStack:
-        from ..extras import require_installed
-        from .postgres import find_bindir
-
-        # Fail fast, with the install command, before spawning anything.
-        require_installed("local", "moto", "werkzeug", "trustme", "psycopg")
-        find_bindir()
+        check_prerequisites()
         self._log = tempfile.TemporaryFile(  # noqa: SIM115 - lives as long as the stack
             mode="w+", prefix="redshift-ephemeral-stack-"
         )
@@ -251,6 +246,16 @@ class LocalStack:
         self._control("clear-issued")
 
 
+def check_prerequisites() -> None:
+    """Fail fast, naming what to install, before spawning anything: the ``local`` extra's
+    packages and PostgreSQL's server binaries."""
+    from ..extras import require_installed
+    from .postgres import find_bindir
+
+    require_installed("local", "moto", "werkzeug", "trustme", "psycopg")
+    find_bindir()
+
+
 def state_file() -> Path:
     """Where ``local up`` records the background stack (0600, in a 0700 directory)."""
     base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
@@ -261,6 +266,7 @@ def start_background(
     time_scale: float = 1.0, ttl_seconds: float = 12 * 3600, timeout: float = 90.0
 ) -> dict[str, Any]:
     """Start a detached stack that outlives this process (``local up``)."""
+    check_prerequisites()
     path = state_file()
     if path.exists():
         info = json.loads(path.read_text())
