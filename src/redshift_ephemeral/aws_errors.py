@@ -93,11 +93,12 @@ def translate(
     action: str,
     target_label: str,
     region: str | None,
-    resource: str | None = None,
+    resource: Callable[[], str | None] = lambda: None,
     account: Callable[[], str | None] = lambda: None,
 ) -> RedshiftEphemeralError:
-    """Map a botocore exception to our hierarchy. ``account`` is asked only when a message
-    needs the account number and the error does not carry it."""
+    """Map a botocore exception to our hierarchy. ``resource`` and ``account`` are asked
+    only when a message needs them and the error does not carry them (they may cost an STS
+    call)."""
     if isinstance(error, RedshiftEphemeralError):
         return error
     operation = action.split(":", 1)[-1]
@@ -149,7 +150,7 @@ def _translate_client_error(
     operation: str,
     target_label: str,
     region: str | None,
-    resource: str | None,
+    resource: Callable[[], str | None],
     account: Callable[[], str | None],
 ) -> RedshiftEphemeralError:
     details = error.response.get("Error", {})
@@ -159,7 +160,7 @@ def _translate_client_error(
         match = _DENIED_MESSAGE.search(message)
         principal = match["principal"] if match else None
         denied_action = match["action"] if match else action
-        denied_resource = (match["resource"] if match and match["resource"] else None) or resource
+        denied_resource = (match["resource"] if match and match["resource"] else None) or resource()
         return AccessDeniedError(
             f"AWS denied {denied_action} to {principal or 'the current AWS identity'} on "
             f"{denied_resource or target_label}. Grant it with the policy that "

@@ -14,8 +14,6 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from .aws_errors import translate
 from .credentials import Credential
 from .errors import AwsError
@@ -227,15 +225,12 @@ class AwsIssuer:
                 return None
             return credential_resources(request, region, account)[0]
 
-        is_denied = isinstance(error, ClientError) and "AccessDenied" in str(
-            error.response.get("Error", {}).get("Code", "")
-        )
         return translate(
             error,
             action=action,
             target_label=request.target.label,
             region=region,
-            resource=resource() if is_denied else None,
+            resource=resource,
             account=self.account,
         )
 

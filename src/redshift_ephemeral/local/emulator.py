@@ -315,15 +315,23 @@ class Emulator:
     def _redshift_GetClusterCredentialsWithIAM(self, call: Call, knobs: Knobs) -> dict[str, Any]:
         self._cluster(call)
         duration = self._duration(call.params.get("DurationSeconds"))
-        login = login_name_for(self._principal(call))
-        password, expiration = self._issue(login, [login.split(":", 1)[1]], duration, knobs)
-        lifetime = expiration - datetime.now(UTC)
+        login, password, expiration, next_refresh = self._issue_to_caller(call, duration, knobs)
         return {
             "DbUser": login,
             "DbPassword": password,
             "Expiration": expiration,
-            "NextRefreshTime": expiration - lifetime / 4,
+            "NextRefreshTime": next_refresh,
         }
+
+    def _issue_to_caller(
+        self, call: Call, duration: int, knobs: Knobs
+    ) -> tuple[str, str, datetime, datetime]:
+        """Identity mode: the login is the caller's IAM identity, with the privileges of the
+        database user of the same name. Returns login, password, expiration, next refresh."""
+        login = login_name_for(self._principal(call))
+        password, expiration = self._issue(login, [login.split(":", 1)[1]], duration, knobs)
+        next_refresh = expiration - (expiration - datetime.now(UTC)) / 4
+        return login, password, expiration, next_refresh
 
     def _xml_result(
         self, call: Call, result: dict[str, Any], start_response: StartResponse
@@ -386,14 +394,12 @@ class Emulator:
             duration = self._duration(call.params.get("durationSeconds"), "durationSeconds")
         except AwsFault as fault:
             raise AwsFault("ValidationException", fault.message) from None
-        login = login_name_for(self._principal(call))
-        password, expiration = self._issue(login, [login.split(":", 1)[1]], duration, knobs)
-        lifetime = expiration - datetime.now(UTC)
+        login, password, expiration, next_refresh = self._issue_to_caller(call, duration, knobs)
         return {
             "dbUser": login,
             "dbPassword": password,
             "expiration": expiration.timestamp(),
-            "nextRefreshTime": (expiration - lifetime / 4).timestamp(),
+            "nextRefreshTime": next_refresh.timestamp(),
         }
 
     def _json_result(

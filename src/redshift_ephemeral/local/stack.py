@@ -21,7 +21,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError
 from . import seed
 
 
@@ -92,10 +91,7 @@ class LocalStack:
         line = self._process.stdout.readline()
         if not line:
             self._process.wait(timeout=30)
-            tail = self._log_tail()
-            if "ConfigurationError" in tail:
-                raise ConfigurationError(tail.strip().splitlines()[-1].split(": ", 1)[-1])
-            raise RuntimeError(f"the local stack failed to start: {tail}")
+            raise RuntimeError(f"the local stack failed to start: {self._log_tail()}")
         info: dict[str, Any] = json.loads(line)
         return info
 
