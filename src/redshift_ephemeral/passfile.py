@@ -8,7 +8,6 @@ keeps connecting after its first password expired.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -16,18 +15,10 @@ from pathlib import Path
 from types import TracebackType
 
 from .credentials import Credential
+from .private_files import write_private
 from .source import CredentialSource
 
 logger = logging.getLogger(__name__)
-
-
-def write_private(path: Path, text: str) -> None:
-    """Replace ``path`` atomically with ``text``, readable by the owner only."""
-    partial = path.with_name(path.name + ".partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(partial, path)
 
 
 class RefreshingPassfile:

@@ -2,11 +2,13 @@
 
 Redshift's server certificates chain to Amazon Root CA 1-4 (ACM) or Starfield Services Root
 G2. The bundle is cut from certifi's maintained ``cacert.pem`` - never a stale copy - and
-written once per certifi version to a stable path that libpq's ``sslrootcert`` can name.
+written once per certifi version to a stable, private path that libpq's ``sslrootcert`` can
+name, and checked against certifi whenever it is handed out.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -17,6 +19,7 @@ from pathlib import Path
 import certifi
 
 from .errors import ConfigurationError
+from .private_files import UnsafePathError, private_directory, read_private, write_private
 
 AMAZON_ROOT_LABELS = (
     "Amazon Root CA 1",
@@ -64,36 +67,47 @@ def amazon_roots_pem(cacert_pem: str) -> str:
     return "".join(f"# {label}\n{found[label]}" for label in AMAZON_ROOT_LABELS)
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "redshift-ephemeral"
+@functools.cache
+def _expected_bundle(cacert_path: str) -> bytes:
+    """The bundle certifi's file yields (read once per process)."""
+    return amazon_roots_pem(Path(cacert_path).read_text(encoding="ascii")).encode("ascii")
+
+
+def _bundle_directories() -> list[Path]:
+    """Where the bundle may live, best first: the user's cache directory, the per-session
+    runtime directory, then a per-user directory in the temporary directory."""
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    candidates = [Path(cache_home) / "redshift-ephemeral"]
+    if runtime := os.environ.get("XDG_RUNTIME_DIR"):
+        candidates.append(Path(runtime) / "redshift-ephemeral")
+    candidates.append(Path(tempfile.gettempdir()) / f"redshift-ephemeral-{os.getuid()}")
+    return candidates
 
 
 def amazon_trust_bundle() -> str:
-    """Path of a PEM file holding the Amazon roots, written on first use per certifi version."""
+    """Path of a PEM file holding exactly the Amazon roots of the installed certifi.
+
+    The file is written once per certifi version into a private directory (see
+    ``private_files``) and, on every call, read back and compared with what certifi yields:
+    a file someone else planted or changed is never handed to a driver, it is rewritten."""
+    expected = _expected_bundle(certifi.where())
     name = f"amazon-roots-certifi-{certifi.__version__}.pem"
-    fallback = Path(tempfile.gettempdir()) / f"redshift-ephemeral-{os.getuid()}"
-    for directory in (_cache_dir(), fallback):
+    refused: list[str] = []
+    for directory in _bundle_directories():
         path = directory / name
-        if path.is_file():
-            return str(path)
         try:
             with _bundle_lock:
-                if not path.is_file():
-                    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    pem = amazon_roots_pem(Path(certifi.where()).read_text(encoding="ascii"))
-                    # Write aside, then rename: a reader never sees half a bundle.
-                    fd, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
-                    with os.fdopen(fd, "w", encoding="ascii") as handle:
-                        handle.write(pem)
-                    os.chmod(temporary, 0o644)
-                    os.replace(temporary, path)
-            return str(path)
-        except OSError:
+                private_directory(directory)
+                if read_private(path) != expected:
+                    write_private(path, expected)
+        except (OSError, UnsafePathError) as error:  # try the next place
+            refused.append(f"{directory} ({error})")
             continue
+        return str(path)
     raise ConfigurationError(
-        "Could not write the Amazon trust bundle to ~/.cache or the temporary directory; set "
-        "XDG_CACHE_HOME to a writable directory or pass sslrootcert."
+        "Could not write the Amazon trust bundle to a private directory; tried "
+        + "; ".join(refused)
+        + ". Set XDG_CACHE_HOME to a directory of yours, or pass sslrootcert."
     )
 
 

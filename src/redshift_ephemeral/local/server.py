@@ -21,6 +21,7 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from ..private_files import write_private
 from .emulator import Emulator
 from .postgres import PostgresServer, die_with_parent, free_port
 from .redshift_front import RedshiftFront
@@ -33,17 +34,6 @@ class _QuietKeepAliveHandler(WSGIRequestHandler):
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
-
-
-def write_private_json(path: Path, document: dict[str, Any]) -> None:
-    """Write ``document`` to ``path`` (0600, in a 0700 directory), atomically: a reader sees
-    the whole file or none."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    partial = path.with_suffix(".partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump(document, handle)
-    os.replace(partial, path)
 
 
 def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -> int:
@@ -99,7 +89,7 @@ def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -
             "access_keys": keys,
         }
         if state_file is not None:
-            write_private_json(state_file, ready)
+            write_private(state_file, json.dumps(ready))
         print(json.dumps(ready), flush=True)
         stop.wait(ttl_seconds)
         return 0
