@@ -16,6 +16,7 @@ from botocore.credentials import RefreshableCredentials
 
 from _bench import Figure, report
 from redshift_ephemeral import Credential, CredentialCache, CredentialSource, Operation
+from redshift_ephemeral.secret import Secret
 
 BATCHES, PER_BATCH = 300, 1000
 
@@ -37,7 +38,7 @@ def main() -> None:
         port=5439,
         database="dev",
         user="IAM:alice",
-        password="x",
+        password=Secret("x"),
         issued_at=now,
         expires_at=now + timedelta(hours=1),
         operation=Operation.GET_CLUSTER_CREDENTIALS,

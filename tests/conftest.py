@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from redshift_ephemeral.credentials import Credential
+from redshift_ephemeral.secret import Secret
 from redshift_ephemeral.targets import Operation
 
 
@@ -40,7 +41,7 @@ def make_credential(
         port=5439,
         database="dev",
         user="IAM:alice",
-        password=password,
+        password=Secret(password),
         issued_at=issued,
         expires_at=issued + timedelta(seconds=lifetime),
         next_refresh_at=(

@@ -1,9 +1,10 @@
 """The issued credential: an immutable value and its renderings for drivers and tools.
 
-The password is held in a field excluded from ``repr``/``str``/equality, so logging a
-credential, an exception holding one, or a cache entry never shows it. Renderings that must
-contain it (driver keyword arguments, DSN, URL, environment, pgpass) exist because the user
-asked for exactly that.
+The password is a ``Secret``, excluded from equality, so ``repr``, ``str``, ``vars()``,
+``dataclasses.asdict()`` and logging of a credential, of an exception holding one, or of a
+cache entry never show it, and ``pickle`` refuses it. Renderings that must contain it (driver
+keyword arguments, DSN, URL, environment, pgpass) exist because the user asked for exactly
+that; they are the only callers of ``reveal()`` here.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from .secret import REDACTED, Secret
 from .targets import Operation
-
-REDACTED = "********"
 
 
 def _libpq_quote(value: str) -> str:
@@ -37,7 +37,7 @@ class Credential:
     port: int
     database: str
     user: str
-    password: str = field(compare=False, hash=False)
+    password: Secret = field(compare=False, hash=False)
     issued_at: datetime
     expires_at: datetime
     operation: Operation
@@ -46,6 +46,8 @@ class Credential:
     sslrootcert: str | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.password, str):  # accepted for convenience; kept only as a Secret
+            object.__setattr__(self, "password", Secret(self.password))
         for name in ("issued_at", "expires_at", "next_refresh_at"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
@@ -86,7 +88,7 @@ class Credential:
             "port": self.port,
             "dbname": self.database,
             "user": self.user,
-            "password": self.password,
+            "password": self.password.reveal(),
             **self._tls_params(),
         }
 
@@ -104,7 +106,7 @@ class Credential:
             "port": self.port,
             "database": self.database,
             "user": self.user,
-            "password": self.password,
+            "password": self.password.reveal(),
             "ssl": True,
             "sslmode": self.sslmode,
         }
@@ -120,7 +122,7 @@ class Credential:
         tls = self._tls_params().items()
         query = "&".join(f"{key}={quote(value, safe='')}" for key, value in tls)
         return (
-            f"{drivername}://{quote(self.user, safe='')}:{quote(self.password, safe='')}"
+            f"{drivername}://{quote(self.user, safe='')}:{quote(self.password.reveal(), safe='')}"
             f"@{self.host}:{self.port}/{quote(self.database, safe='')}?{query}"
         )
 
@@ -131,7 +133,7 @@ class Credential:
             "PGPORT": str(self.port),
             "PGDATABASE": self.database,
             "PGUSER": self.user,
-            "PGPASSWORD": self.password,
+            "PGPASSWORD": self.password.reveal(),
             "PGSSLMODE": self.sslmode,
         }
         if self.sslrootcert is not None:
@@ -140,7 +142,7 @@ class Credential:
 
     def pgpass_line(self) -> str:
         """One ``host:port:database:user:password`` line for a libpq passfile."""
-        fields = (self.host, str(self.port), self.database, self.user, self.password)
+        fields = (self.host, str(self.port), self.database, self.user, self.password.reveal())
         return ":".join(_pgpass_escape(part) for part in fields)
 
     def as_seed_dict(self) -> dict[str, Any]:
@@ -149,7 +151,7 @@ class Credential:
             "host": self.host,
             "port": self.port,
             "user": self.user,
-            "password": self.password,
+            "password": self.password.reveal(),
             "dbname": self.database,
             "sslmode": self.sslmode,
             "sslrootcert": self.sslrootcert,

@@ -20,6 +20,7 @@ from .errors import AwsError
 from .identity import AwsClients, AwsIdentity
 from .policy import DEFAULT_DATABASE, credential_resources
 from .redaction import install as install_log_redaction
+from .secret import Secret
 from .targets import DEFAULT_PORT, CredentialRequest, Deployment, Operation, Target
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class AwsIssuer:
             port=endpoint.port,
             database=request.db_name or endpoint.default_database,
             user=user,
-            password=password,
+            password=Secret(password),
             issued_at=_issue_time(requested_at, response),
             expires_at=_aware(expiration),
             next_refresh_at=_aware(next_refresh) if next_refresh is not None else None,

@@ -91,7 +91,7 @@ def test_added_latency_is_observable(redshift_local: LocalStack) -> None:
 
 def test_issued_passwords_are_recorded(redshift_local: LocalStack) -> None:
     credential = redshift_local.source(db_user="alice", duration_seconds=1234).get()
-    assert credential.password in redshift_local.issued_passwords()
+    assert credential.password.reveal() in redshift_local.issued_passwords()
 
 
 def test_invalid_knobs_are_refused(redshift_local: LocalStack) -> None:

@@ -98,7 +98,7 @@ def test_mandatory_window_blocks_and_refreshes(cache: CredentialCache, clock: Fa
     clock.advance(900 * 0.95)
     second = cache.get("k", issuer)
     assert second is not first
-    assert second.password == "password-2"
+    assert second.password.reveal() == "password-2"
 
 
 def test_expired_credential_is_never_served(cache: CredentialCache, clock: FakeClock) -> None:

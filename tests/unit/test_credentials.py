@@ -8,6 +8,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from redshift_ephemeral.credentials import Credential
+from redshift_ephemeral.secret import Secret
 from tests.conftest import make_credential
 
 TRICKY = "p@ss:w/ord 'quoted' \\back"
@@ -26,7 +27,7 @@ def test_password_is_absent_from_repr_and_str() -> None:
 
 def test_credential_is_immutable() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
-        tricky().password = "other"  # type: ignore[misc]
+        tricky().password = Secret("other")  # type: ignore[misc]
 
 
 def test_naive_timestamps_are_refused() -> None:

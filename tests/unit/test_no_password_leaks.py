@@ -70,7 +70,7 @@ def test_no_password_in_logs_reprs_or_errors(
         first = source.get()
         clock.advance(900 * 0.95)  # mandatory refresh: a second real call through botocore
         second = source.get()
-        issued += [first.password, second.password]
+        issued += [first.password.reveal(), second.password.reveal()]
         texts += [repr(first), str(second), repr(source), str(first.as_seed_dict().keys())]
 
         # Role assumption through STS (moto): its response carries secrets too.
@@ -81,7 +81,7 @@ def test_no_password_in_logs_reprs_or_errors(
             role_arn="arn:aws:iam::123456789012:role/reader",
         )
         role_credential = role_source.get()
-        issued.append(role_credential.password)
+        issued.append(role_credential.password.reveal())
         texts.append(repr(role_credential))
 
     # Stubbed paths: WithIAM, serverless, then an AccessDenied after a success.
@@ -113,7 +113,7 @@ def test_no_password_in_logs_reprs_or_errors(
         serverless = CredentialSource(
             CredentialRequest(Target.workgroup("demo-workgroup", host="localhost")), identity
         ).get()
-        issued += [with_iam.password, serverless.password]
+        issued += [with_iam.password.reveal(), serverless.password.reveal()]
         texts += [repr(with_iam), repr(serverless)]
         with pytest.raises(AccessDeniedError) as denied:
             CredentialSource(
