@@ -191,12 +191,18 @@ class CredentialCache:
         if entry is not None and now < entry[1].advisory_at:
             return entry[0]
         if entry is not None and now < entry[1].mandatory_at:
-            return self._refresh_advisory(key, slot, entry[0], fetch, now)
+            return self._refresh_advisory(key, slot, entry, fetch, now)
         return self._refresh_mandatory(key, slot, fetch)
 
     def _refresh_advisory(
-        self, key: Hashable, slot: _Slot, current: Credential, fetch: Fetch, now: float
+        self,
+        key: Hashable,
+        slot: _Slot,
+        current_entry: tuple[Credential, Schedule],
+        fetch: Fetch,
+        now: float,
     ) -> Credential:
+        current, schedule = current_entry
         if now < slot.retry_after or not slot.lock.acquire(blocking=False):
             return current  # someone else is refreshing, or AWS failed a moment ago
         try:
@@ -206,8 +212,13 @@ class CredentialCache:
             try:
                 return self._fetch_into(key, slot, fetch)
             except Exception as error:
+                failed_at = self._clock()
+                if failed_at >= schedule.mandatory_at:
+                    # The failed call (botocore retries included) outlasted the advisory
+                    # window: the old credential is due or expired, so it may not be served.
+                    raise
                 retry_in = current.lifetime_seconds * self._policy.retry_fraction
-                slot.retry_after = self._clock() + retry_in
+                slot.retry_after = failed_at + retry_in
                 logger.warning(
                     "advisory refresh for %s failed (%s: %s); keeping the current credential "
                     "until the mandatory refresh window",

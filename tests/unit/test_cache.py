@@ -308,3 +308,23 @@ def test_cache_keys_compare_by_value_and_hash_once() -> None:
     assert hash(first) == hash(second)
     assert first != CacheKey("identity", ("request", 2))
     assert {first: 1}[second] == 1
+
+
+# -- an expired password is never served (issue 10, point 5) --------------------------------
+
+
+@pytest.mark.parametrize("outage_seconds", [900 * 0.12, 900 * 0.25])
+def test_advisory_refresh_that_fails_past_the_mandatory_point_raises(
+    cache: CredentialCache, clock: FakeClock, outage_seconds: float
+) -> None:
+    # botocore's retries during an outage outlast the advisory window: by the time the
+    # refresh gives up, the old password is in its mandatory window (0.92) or expired (1.05).
+    cache.get("k", Issuer())
+    clock.advance(900 * 0.80)
+
+    def fetch_outlasting_the_window() -> Credential:
+        clock.advance(outage_seconds)
+        raise ConnectionError("AWS is down")
+
+    with pytest.raises(ConnectionError, match="AWS is down"):
+        cache.get("k", fetch_outlasting_the_window)
