@@ -19,6 +19,7 @@ This module knows a clock and a fetch function. It knows nothing about AWS or dr
 from __future__ import annotations
 
 import logging
+import reprlib
 import threading
 import time
 import weakref
@@ -76,12 +77,16 @@ class Schedule:
 
 
 class CacheKey:
-    """A cache key whose hash is computed once: the hot path looks it up on every connect."""
+    """A cache key whose hash is computed once: the hot path looks it up on every connect.
 
-    __slots__ = ("_hash", "parts")
+    ``label`` names the key in log lines (``alice@demo-cluster (us-east-1)``); it takes no
+    part in equality, and the parts themselves (hundreds of characters) are never logged."""
 
-    def __init__(self, *parts: Hashable):
+    __slots__ = ("_hash", "label", "parts")
+
+    def __init__(self, *parts: Hashable, label: str):
         self.parts = parts
+        self.label = label
         self._hash = hash(parts)
 
     def __hash__(self) -> int:
@@ -94,6 +99,11 @@ class CacheKey:
 
     def __repr__(self) -> str:
         return f"CacheKey{self.parts!r}"
+
+
+def _label(key: Hashable) -> str:
+    """How log lines name a key: a ``CacheKey``'s label; any other key, a bounded repr."""
+    return key.label if isinstance(key, CacheKey) else reprlib.repr(key)
 
 
 class _Slot:
@@ -152,7 +162,7 @@ class CredentialCache:
         with slot.lock:
             if slot.entry is not None and (credential is None or slot.entry[0] is credential):
                 slot.entry = None
-                logger.info("credential for %s invalidated", key)
+                logger.info("credential for %s invalidated", _label(key))
 
     def clear(self) -> None:
         with self._slots_lock:
@@ -222,7 +232,7 @@ class CredentialCache:
                 logger.warning(
                     "advisory refresh for %s failed (%s: %s); keeping the current credential "
                     "until the mandatory refresh window",
-                    key,
+                    _label(key),
                     type(error).__name__,
                     error,
                 )
@@ -245,7 +255,7 @@ class CredentialCache:
     def _fetch_into(self, key: Hashable, slot: _Slot, fetch: Fetch) -> Credential:
         """Fetch under ``slot.lock`` and publish the result."""
         requested_at = self._clock()
-        logger.debug("fetching credential for %s", key)
+        logger.debug("fetching credential for %s", _label(key))
         try:
             credential = fetch()
         except BaseException as error:
@@ -257,7 +267,9 @@ class CredentialCache:
         slot.retry_after = 0.0
         schedule = Schedule.for_credential(credential, requested_at, self._policy)
         slot.entry = (credential, schedule)
-        logger.debug("credential for %s issued, valid %.0f s", key, credential.lifetime_seconds)
+        logger.debug(
+            "credential for %s issued, valid %.0f s", _label(key), credential.lifetime_seconds
+        )
         return credential
 
 

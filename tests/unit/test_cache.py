@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import threading
 
 import pytest
 
-from redshift_ephemeral.cache import CredentialCache, RefreshPolicy, Schedule
+from redshift_ephemeral.cache import CacheKey, CredentialCache, RefreshPolicy, Schedule
 from redshift_ephemeral.credentials import Credential
 from tests.conftest import FakeClock, make_credential
 
@@ -301,12 +302,11 @@ def test_policy_rejects_inconsistent_windows() -> None:
 
 
 def test_cache_keys_compare_by_value_and_hash_once() -> None:
-    from redshift_ephemeral.cache import CacheKey
-
-    first, second = CacheKey("identity", ("request", 1)), CacheKey("identity", ("request", 1))
+    first = CacheKey("identity", ("request", 1), label="one")
+    second = CacheKey("identity", ("request", 1), label="another")  # the label is no part of it
     assert first == second
     assert hash(first) == hash(second)
-    assert first != CacheKey("identity", ("request", 2))
+    assert first != CacheKey("identity", ("request", 2), label="one")
     assert {first: 1}[second] == 1
 
 
@@ -328,3 +328,26 @@ def test_advisory_refresh_that_fails_past_the_mandatory_point_raises(
 
     with pytest.raises(ConnectionError, match="AWS is down"):
         cache.get("k", fetch_outlasting_the_window)
+
+
+# -- log lines name a label, not the key (issue 10, point 9) --------------------------------
+
+
+def test_log_lines_name_the_label_not_the_key(
+    cache: CredentialCache, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = CacheKey(("a" * 300,), ("b" * 300,), label="alice@demo-cluster (us-east-1)")
+    issuer = Issuer()
+    with caplog.at_level(logging.DEBUG, logger="redshift_ephemeral.cache"):
+        cache.get(key, issuer)
+        clock.advance(900 * 0.80)
+        issuer.failure = ConnectionError("AWS is down")
+        cache.get(key, issuer)
+        cache.invalidate(key)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("advisory refresh" in message for message in messages)
+    for message in messages:
+        assert "alice@demo-cluster (us-east-1)" in message
+        assert "aaaa" not in message
+        assert "CacheKey" not in message
+        assert len(message) < 200
