@@ -40,9 +40,7 @@ class CredentialSource:
         self._cache = cache or default_cache
         self._issuer = issuer
         # The cache key: what decides the password, and nothing secret.
-        self.key = CacheKey(
-            self.identity.cache_key, request, self.tls, label=_label(request, self.identity)
-        )
+        self.key = CacheKey(self.identity, request, self.tls, label=_label(request, self.identity))
 
     @classmethod
     def from_options(
@@ -141,7 +139,8 @@ class CredentialSource:
         if issue is None:
             from .issuers import issuer_for  # AWS clients are built on the first fetch only
 
-            issue = issuer_for(self.identity).issue
+            # Held here: the registry holds issuers weakly, for as long as a source uses one.
+            issue = self._issuer = issuer_for(self.identity).issue
         credential = issue(self.request)
         return credential.with_tls(self.tls.sslmode, self.tls.root_certificate())
 
