@@ -6,9 +6,13 @@ lifetime so it behaves the same for a 900 s password and for a 3 s one in a time
 * fresh       (before the advisory point)  → served from memory, no lock taken;
 * advisory    (last 25 % of the lifetime, or from AWS's ``NextRefreshTime``) → one caller
   refreshes under a non-blocking try-lock; everyone else, and that caller too if AWS fails,
-  keeps the still-valid credential;
+  keeps the old credential - unless the failed call took so long that it reached its
+  mandatory point, then the error is raised;
 * mandatory   (last 10 %) or expired or cold → callers block on the key's lock; one refreshes,
-  the others take its result, or its error.
+  the others take its result, or each a copy of its error chained to it.
+
+A credential issued already expired is an error, never an entry. Keys whose credential has
+expired are dropped, a sweep at a time, as new keys arrive.
 
 Deadlines are kept on a monotonic clock measured from the moment the request was sent, so a
 jump of the wall clock neither serves an expired password nor causes a refresh loop.
@@ -18,7 +22,9 @@ This module knows a clock and a fetch function. It knows nothing about AWS or dr
 
 from __future__ import annotations
 
+import copy
 import logging
+import reprlib
 import threading
 import time
 import weakref
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .credentials import Credential
+from .errors import CredentialExpiredOnArrivalError, RedshiftEphemeralError
 
 if TYPE_CHECKING:
     import asyncio
@@ -76,12 +83,16 @@ class Schedule:
 
 
 class CacheKey:
-    """A cache key whose hash is computed once: the hot path looks it up on every connect."""
+    """A cache key whose hash is computed once: the hot path looks it up on every connect.
 
-    __slots__ = ("_hash", "parts")
+    ``label`` names the key in log lines (``alice@demo-cluster (us-east-1)``); it takes no
+    part in equality, and the parts themselves (hundreds of characters) are never logged."""
 
-    def __init__(self, *parts: Hashable):
+    __slots__ = ("_hash", "label", "parts")
+
+    def __init__(self, *parts: Hashable, label: str):
         self.parts = parts
+        self.label = label
         self._hash = hash(parts)
 
     def __hash__(self) -> int:
@@ -96,6 +107,11 @@ class CacheKey:
         return f"CacheKey{self.parts!r}"
 
 
+def _label(key: Hashable) -> str:
+    """How log lines name a key: a ``CacheKey``'s label; any other key, a bounded repr."""
+    return key.label if isinstance(key, CacheKey) else reprlib.repr(key)
+
+
 class _Slot:
     """One key's state. Readers take ``credential`` and ``schedule`` without a lock: both are
     replaced together under ``lock`` as one immutable pair."""
@@ -107,7 +123,7 @@ class _Slot:
         self.entry: tuple[Credential, Schedule] | None = None
         self.retry_after = 0.0
         self.attempts = 0
-        self.last_error: BaseException | None = None
+        self.last_error: Exception | None = None
 
 
 class CredentialCache:
@@ -118,6 +134,7 @@ class CredentialCache:
         self._policy = policy or RefreshPolicy()
         self._slots: dict[Hashable, _Slot] = {}
         self._slots_lock = threading.Lock()
+        self._sweep_at = _SWEEP_MIN_KEYS
         self._async_inflight: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[Hashable, asyncio.Future[Credential]]
         ] = weakref.WeakKeyDictionary()
@@ -152,7 +169,7 @@ class CredentialCache:
         with slot.lock:
             if slot.entry is not None and (credential is None or slot.entry[0] is credential):
                 slot.entry = None
-                logger.info("credential for %s invalidated", key)
+                logger.info("credential for %s invalidated", _label(key))
 
     def clear(self) -> None:
         with self._slots_lock:
@@ -181,8 +198,25 @@ class CredentialCache:
         slot = self._slots.get(key)
         if slot is None:
             with self._slots_lock:
-                slot = self._slots.setdefault(key, _Slot())
+                slot = self._slots.get(key)
+                if slot is None:
+                    if len(self._slots) >= self._sweep_at:
+                        self._drop_expired()
+                    slot = self._slots[key] = _Slot()
         return slot
+
+    def _drop_expired(self) -> None:
+        """Under ``_slots_lock``: forget keys whose credential expired (or never came) and that
+        no thread is refreshing, so a process cycling through keys does not grow forever.
+        Runs once the key count has doubled since the last sweep: amortised O(1) per new key,
+        and readers on the fast path never take a lock. A thread still holding a dropped slot
+        finishes on it; at worst its key is fetched once more."""
+        now = self._clock()
+        for key, slot in list(self._slots.items()):
+            entry = slot.entry
+            if (entry is None or now >= entry[1].expires_at) and not slot.lock.locked():
+                del self._slots[key]
+        self._sweep_at = max(_SWEEP_MIN_KEYS, 2 * len(self._slots))
 
     def _get_slow(self, key: Hashable, fetch: Fetch) -> Credential:
         slot = self._slot(key)
@@ -191,12 +225,18 @@ class CredentialCache:
         if entry is not None and now < entry[1].advisory_at:
             return entry[0]
         if entry is not None and now < entry[1].mandatory_at:
-            return self._refresh_advisory(key, slot, entry[0], fetch, now)
+            return self._refresh_advisory(key, slot, entry, fetch, now)
         return self._refresh_mandatory(key, slot, fetch)
 
     def _refresh_advisory(
-        self, key: Hashable, slot: _Slot, current: Credential, fetch: Fetch, now: float
+        self,
+        key: Hashable,
+        slot: _Slot,
+        current_entry: tuple[Credential, Schedule],
+        fetch: Fetch,
+        now: float,
     ) -> Credential:
+        current, schedule = current_entry
         if now < slot.retry_after or not slot.lock.acquire(blocking=False):
             return current  # someone else is refreshing, or AWS failed a moment ago
         try:
@@ -206,12 +246,17 @@ class CredentialCache:
             try:
                 return self._fetch_into(key, slot, fetch)
             except Exception as error:
+                failed_at = self._clock()
+                if failed_at >= schedule.mandatory_at:
+                    # The failed call (botocore retries included) outlasted the advisory
+                    # window: the old credential is due or expired, so it may not be served.
+                    raise
                 retry_in = current.lifetime_seconds * self._policy.retry_fraction
-                slot.retry_after = self._clock() + retry_in
+                slot.retry_after = failed_at + retry_in
                 logger.warning(
                     "advisory refresh for %s failed (%s: %s); keeping the current credential "
                     "until the mandatory refresh window",
-                    key,
+                    _label(key),
                     type(error).__name__,
                     error,
                 )
@@ -225,30 +270,62 @@ class CredentialCache:
             entry = slot.entry
             if entry is not None and self._clock() < entry[1].mandatory_at:
                 return entry[0]  # another thread refreshed while we waited
-            if slot.attempts != attempts_seen and slot.last_error is not None:
+            if slot.attempts != attempts_seen and (error := slot.last_error) is not None:
                 # The refresh we queued behind just failed: share its error rather than
-                # sending AWS one more call per waiting thread.
-                raise slot.last_error
+                # sending AWS one more call per waiting thread. Each waiter raises its own
+                # copy (a shared instance would collect every thread's traceback).
+                raise _copy_for_waiter(error) from error
             return self._fetch_into(key, slot, fetch)
 
     def _fetch_into(self, key: Hashable, slot: _Slot, fetch: Fetch) -> Credential:
         """Fetch under ``slot.lock`` and publish the result."""
         requested_at = self._clock()
-        logger.debug("fetching credential for %s", key)
+        logger.debug("fetching credential for %s", _label(key))
+        # Cleared first: waiters behind an interrupted attempt (KeyboardInterrupt, SystemExit:
+        # not stored, not shared) then fetch themselves rather than raise an older error.
+        slot.last_error = None
         try:
             credential = fetch()
-        except BaseException as error:
+            if credential.lifetime_seconds <= 0:
+                # Stored, it would sit in the mandatory window: an AWS call on every get().
+                raise CredentialExpiredOnArrivalError(
+                    f"The password issued for {_label(key)} had already expired when it arrived "
+                    f"(issued {credential.issued_at.isoformat(timespec='seconds')}, expires "
+                    f"{credential.expires_at.isoformat(timespec='seconds')}). A clock is probably "
+                    "wrong: check this machine's time synchronisation, then retry."
+                )
+        except Exception as error:
             slot.last_error = error
             raise
         finally:
             slot.attempts += 1  # counts finished attempts, so waiters can tell one ended
-        slot.last_error = None
         slot.retry_after = 0.0
         schedule = Schedule.for_credential(credential, requested_at, self._policy)
         slot.entry = (credential, schedule)
-        logger.debug("credential for %s issued, valid %.0f s", key, credential.lifetime_seconds)
+        logger.debug(
+            "credential for %s issued, valid %.0f s", _label(key), credential.lifetime_seconds
+        )
         return credential
 
+
+def _copy_for_waiter(error: Exception) -> Exception:
+    """A new instance of the leader's ``error`` for one waiting thread: the same type (so the
+    CLI maps it to the same exit code), or, for an exception that cannot be copied, a library
+    error that names it."""
+    copied: Exception | None
+    try:
+        copied = copy.copy(error)
+    except Exception:  # a foreign class whose __init__ the copy protocol cannot call
+        copied = None
+    if copied is not None and type(copied) is type(error) and copied is not error:
+        return copied
+    return RedshiftEphemeralError(
+        f"The credential refresh this call waited for failed ({type(error).__name__}: {error})."
+    )
+
+
+_SWEEP_MIN_KEYS = 1024
+"""Below this many keys, expired ones are not worth a sweep."""
 
 default_cache = CredentialCache()
 """The process-wide cache shared by every credential source that is not given its own."""

@@ -6,7 +6,8 @@ RedshiftEphemeralError
 │   ├── AwsIdentityError        no / expired AWS credentials
 │   ├── AccessDeniedError       names principal, action, resource
 │   ├── TargetNotFoundError     names target, region, account
-│   └── ThrottledError          still throttled after botocore's retries
+│   ├── ThrottledError          still throttled after botocore's retries
+│   └── CredentialExpiredOnArrivalError  issued already expired (a wrong clock)
 └── DatabaseConnectionError     TLS, network, refused login                (CLI exit 4)
 """
 
@@ -17,6 +18,17 @@ class RedshiftEphemeralError(Exception):
     """Base of every error this library raises on purpose."""
 
     exit_code = 1
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt without calling __init__, whose keyword-only arguments the default
+        # (type(self)(*self.args)) cannot pass: copy and pickle keep the type and attributes.
+        return (_rebuild, (type(self), self.args), dict(vars(self)))
+
+
+def _rebuild(cls: type[RedshiftEphemeralError], args: tuple[object, ...]) -> RedshiftEphemeralError:
+    error = cls.__new__(cls)
+    error.args = args
+    return error
 
 
 class ConfigurationError(RedshiftEphemeralError, ValueError):
@@ -66,6 +78,10 @@ class TargetNotFoundError(AwsError):
 
 class ThrottledError(AwsError):
     """AWS kept throttling after botocore's retries were spent."""
+
+
+class CredentialExpiredOnArrivalError(AwsError):
+    """The password AWS issued had already expired when it arrived: a clock is wrong."""
 
 
 class DatabaseConnectionError(RedshiftEphemeralError, ConnectionError):

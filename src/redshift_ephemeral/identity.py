@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -69,7 +69,11 @@ class RoleToAssume:
 
 @dataclass(frozen=True)
 class AwsIdentity:
-    """How to obtain AWS credentials. Holds no secret: only where to find them."""
+    """How to obtain AWS credentials. Holds no secret: only where to find them.
+
+    The identity is its own key (for issuers and cached credentials): every field takes part
+    in equality and hash, a caller's session and MFA callable by object identity, so two
+    identities that could obtain different credentials never share them."""
 
     profile: str | None = None
     region: str | None = None
@@ -77,8 +81,8 @@ class AwsIdentity:
     endpoint_url: str | None = None
     retry_mode: RetryMode = "standard"
     max_attempts: int = 5
-    session: boto3.Session | None = field(default=None, compare=False, hash=False)
-    mfa_token_provider: MfaTokenProvider | None = field(default=None, compare=False, hash=False)
+    session: boto3.Session | None = None
+    mfa_token_provider: MfaTokenProvider | None = None
     # botocore's on-disk STS cache, as the AWS CLI uses, so MFA is asked once per session.
     sts_cache_dir: str | None = None
 
@@ -89,19 +93,6 @@ class AwsIdentity:
             raise ConfigurationError(
                 f"Invalid retry mode {self.retry_mode!r}: use 'standard' or 'adaptive'."
             )
-
-    @property
-    def cache_key(self) -> tuple[object, ...]:
-        """Identifies the credential source without any secret (a caller's session by id)."""
-        return (
-            self.profile,
-            self.region,
-            self.roles,
-            self.endpoint_url,
-            self.retry_mode,
-            self.max_attempts,
-            id(self.session) if self.session is not None else None,
-        )
 
 
 class _FixedCredentialProvider(CredentialProvider):

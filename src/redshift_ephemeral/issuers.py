@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -236,20 +237,23 @@ class AwsIssuer:
         )
 
 
-_issuers: dict[tuple[object, ...], AwsIssuer] = {}
+# Held weakly: an issuer (its session, clients and endpoint cache) lives as long as a
+# CredentialSource or another caller holds it, so identities no longer used do not pile up.
+_issuers: weakref.WeakValueDictionary[AwsIdentity, AwsIssuer] = weakref.WeakValueDictionary()
 _issuers_lock = threading.Lock()
 
 
 def issuer_for(identity: AwsIdentity) -> AwsIssuer:
     """The process-wide issuer for an AWS identity: one session, one client per service and
-    region, one endpoint cache — built on first use, reused by every later call."""
-    key = identity.cache_key
-    issuer = _issuers.get(key)
+    region, one endpoint cache - built on first use, shared by every equal identity while
+    anyone holds it (each ``CredentialSource`` holds its own once resolved)."""
+    issuer = _issuers.get(identity)
     if issuer is None:
         with _issuers_lock:
-            issuer = _issuers.get(key)
+            issuer = _issuers.get(identity)
             if issuer is None:
-                issuer = _issuers[key] = AwsIssuer(AwsClients(identity))
+                issuer = AwsIssuer(AwsClients(identity))
+                _issuers[identity] = issuer
     return issuer
 
 

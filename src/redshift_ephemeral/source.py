@@ -13,7 +13,7 @@ from .cache import CacheKey, CredentialCache, default_cache
 from .credentials import Credential
 from .errors import ConfigurationError
 from .identity import AwsIdentity, MfaTokenProvider, RetryMode, RoleToAssume
-from .targets import DEFAULT_DURATION_SECONDS, CredentialRequest, Target
+from .targets import DEFAULT_DURATION_SECONDS, CredentialRequest, Deployment, Target
 from .tls import DEFAULT_SSLMODE, TlsSettings
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class CredentialSource:
         self._cache = cache or default_cache
         self._issuer = issuer
         # The cache key: what decides the password, and nothing secret.
-        self.key = CacheKey(self.identity.cache_key, request, self.tls)
+        self.key = CacheKey(self.identity, request, self.tls, label=_label(request, self.identity))
 
     @classmethod
     def from_options(
@@ -139,9 +139,25 @@ class CredentialSource:
         if issue is None:
             from .issuers import issuer_for  # AWS clients are built on the first fetch only
 
-            issue = issuer_for(self.identity).issue
+            # Held here: the registry holds issuers weakly, for as long as a source uses one.
+            issue = self._issuer = issuer_for(self.identity).issue
         credential = issue(self.request)
         return credential.with_tls(self.tls.sslmode, self.tls.root_certificate())
+
+
+def _label(request: CredentialRequest, identity: AwsIdentity) -> str:
+    """A short, stable name for log lines: ``alice@demo-cluster (us-east-1)``. Made of
+    validated names only; an explicit host (anything a user typed) is left out."""
+    target = request.target
+    user = request.db_user or "IAM identity"
+    if target.name is None:
+        where = f"{target.custom_domain}"
+    elif target.deployment is Deployment.SERVERLESS:
+        where = f"workgroup {target.name}"
+    else:
+        where = target.name
+    region = target.region or identity.region
+    return f"{user}@{where} ({region})" if region else f"{user}@{where}"
 
 
 def source_from(source: CredentialSource | None, options: dict[str, Any]) -> CredentialSource:

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import logging
+import pickle
 import sys
 import threading
+from collections.abc import Callable
 
 import pytest
 
-from redshift_ephemeral.cache import CredentialCache, RefreshPolicy, Schedule
+from redshift_ephemeral.cache import CacheKey, CredentialCache, RefreshPolicy, Schedule
 from redshift_ephemeral.credentials import Credential
+from redshift_ephemeral.errors import (
+    AccessDeniedError,
+    AwsError,
+    ConfigurationError,
+    CredentialExpiredOnArrivalError,
+    RedshiftEphemeralError,
+)
 from tests.conftest import FakeClock, make_credential
 
 
@@ -301,10 +312,214 @@ def test_policy_rejects_inconsistent_windows() -> None:
 
 
 def test_cache_keys_compare_by_value_and_hash_once() -> None:
-    from redshift_ephemeral.cache import CacheKey
-
-    first, second = CacheKey("identity", ("request", 1)), CacheKey("identity", ("request", 1))
+    first = CacheKey("identity", ("request", 1), label="one")
+    second = CacheKey("identity", ("request", 1), label="another")  # the label is no part of it
     assert first == second
     assert hash(first) == hash(second)
-    assert first != CacheKey("identity", ("request", 2))
+    assert first != CacheKey("identity", ("request", 2), label="one")
     assert {first: 1}[second] == 1
+
+
+# -- an expired password is never served (issue 10, point 5) --------------------------------
+
+
+@pytest.mark.parametrize("outage_seconds", [900 * 0.12, 900 * 0.25])
+def test_advisory_refresh_that_fails_past_the_mandatory_point_raises(
+    cache: CredentialCache, clock: FakeClock, outage_seconds: float
+) -> None:
+    # botocore's retries during an outage outlast the advisory window: by the time the
+    # refresh gives up, the old password is in its mandatory window (0.92) or expired (1.05).
+    cache.get("k", Issuer())
+    clock.advance(900 * 0.80)
+
+    def fetch_outlasting_the_window() -> Credential:
+        clock.advance(outage_seconds)
+        raise ConnectionError("AWS is down")
+
+    with pytest.raises(ConnectionError, match="AWS is down"):
+        cache.get("k", fetch_outlasting_the_window)
+
+
+# -- hardening (issue 10, point 6) ----------------------------------------------------------
+
+
+def run_leader_and_waiters(
+    cache: CredentialCache,
+    fetch: Callable[[], Credential],
+    started: threading.Event,
+    release: threading.Event,
+    waiters: int = 8,
+) -> tuple[list[object], list[object]]:
+    """One thread fetches (``fetch`` sets ``started``, then waits for ``release``) while
+    ``waiters`` threads queue behind it on the key's lock. Returns (leader's, waiters') outcomes:
+    a credential or the exception raised."""
+    leader_outcome: list[object] = []
+    waiter_outcomes: list[object] = []
+    outcomes_lock = threading.Lock()
+
+    def worker(into: list[object]) -> None:
+        try:
+            outcome: object = cache.get("k", fetch)
+        except BaseException as error:  # KeyboardInterrupt included: we want to see it
+            outcome = error
+        with outcomes_lock:
+            into.append(outcome)
+
+    leader = threading.Thread(target=worker, args=(leader_outcome,))
+    leader.start()
+    assert started.wait(timeout=10)
+    followers = [threading.Thread(target=worker, args=(waiter_outcomes,)) for _ in range(waiters)]
+    for thread in followers:
+        thread.start()
+    wait_until_blocked_in(followers, "_refresh_mandatory")
+    release.set()
+    for thread in [leader, *followers]:
+        thread.join(timeout=10)
+    return leader_outcome, waiter_outcomes
+
+
+def _failing(error: Exception) -> Callable[[], Credential]:
+    def fetch() -> Credential:
+        raise error
+
+    return fetch
+
+
+def test_an_interrupt_in_the_leader_is_not_re_raised_in_waiters(cache: CredentialCache) -> None:
+    # An earlier failure must not be served to waiters behind an interrupted attempt either.
+    with pytest.raises(ConnectionError):
+        cache.get("k", _failing(ConnectionError("earlier")))
+    started, release = threading.Event(), threading.Event()
+    calls = 0
+
+    def fetch() -> Credential:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            started.set()
+            release.wait(timeout=10)
+            raise KeyboardInterrupt
+        return make_credential()
+
+    leader, waiters = run_leader_and_waiters(cache, fetch, started, release)
+    assert isinstance(leader[0], KeyboardInterrupt)
+    assert all(isinstance(outcome, Credential) for outcome in waiters), waiters
+    assert calls == 2  # one waiter fetched after the interrupt; the rest took its result
+
+
+def test_each_waiter_gets_its_own_copy_of_the_leaders_error(cache: CredentialCache) -> None:
+    started, release = threading.Event(), threading.Event()
+    denied = AccessDeniedError(
+        "denied", principal="arn:aws:iam::1:user/a", action="redshift:X", resource=None, code="C"
+    )
+
+    def fetch() -> Credential:
+        started.set()
+        release.wait(timeout=10)
+        raise denied
+
+    leader, waiters = run_leader_and_waiters(cache, fetch, started, release)
+    assert leader == [denied]
+    assert len(waiters) == 8
+    assert len({id(error) for error in waiters}) == 8
+    for error in waiters:
+        assert error is not denied
+        # The type survives, so the CLI still maps it to AWS's exit code.
+        assert type(error) is AccessDeniedError
+        assert (error.principal, error.action, error.code) == (denied.principal, "redshift:X", "C")
+        assert str(error) == "denied"
+        assert error.__cause__ is denied
+
+
+def test_a_waiter_gets_a_chained_error_even_when_the_leaders_cannot_be_copied(
+    cache: CredentialCache,
+) -> None:
+    class Uncopyable(Exception):
+        def __init__(self, *, detail: str):
+            super().__init__(f"failed: {detail}")
+
+    started, release = threading.Event(), threading.Event()
+    foreign = Uncopyable(detail="boom")
+
+    def fetch() -> Credential:
+        started.set()
+        release.wait(timeout=10)
+        raise foreign
+
+    _, waiters = run_leader_and_waiters(cache, fetch, started, release, waiters=2)
+    for error in waiters:
+        assert isinstance(error, RedshiftEphemeralError)
+        assert "Uncopyable: failed: boom" in str(error)
+        assert error.__cause__ is foreign
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        AccessDeniedError("m", principal="p", action="a", resource="r", code="c", operation="o"),
+        AwsError("m", code="c"),
+        ConfigurationError("m"),
+        CredentialExpiredOnArrivalError("m"),
+    ],
+)
+def test_library_errors_copy_and_pickle_with_type_and_attributes(error: Exception) -> None:
+    for copied in (copy.copy(error), pickle.loads(pickle.dumps(error))):  # noqa: S301 - ours
+        assert type(copied) is type(error)
+        assert copied.args == error.args
+        assert vars(copied) == vars(error)
+
+
+@pytest.mark.parametrize("lifetime", [0.0, -5.0])
+def test_a_credential_expired_on_arrival_is_an_error_not_an_entry(
+    cache: CredentialCache, lifetime: float
+) -> None:
+    issuer = Issuer(lifetime)
+    with pytest.raises(CredentialExpiredOnArrivalError, match="clock"):
+        cache.get("k", issuer)
+    assert cache.peek("k") is None
+    assert isinstance(CredentialExpiredOnArrivalError("m"), AwsError)  # CLI exit code 3
+
+
+def test_expired_keys_are_dropped_as_new_keys_arrive(
+    cache: CredentialCache, clock: FakeClock
+) -> None:
+    issuer = Issuer(lifetime=10)
+    for key in range(10_000):
+        cache.get(key, issuer)
+        clock.advance(11)  # each key has expired by the time the next arrives
+    assert len(cache._slots) <= 2 * 1024
+
+
+def test_live_keys_survive_the_drop_of_expired_ones(
+    cache: CredentialCache, clock: FakeClock
+) -> None:
+    issuer = Issuer(lifetime=900)
+    for key in range(5_000):
+        cache.get(key, issuer)
+    calls = issuer.calls
+    for key in range(5_000):
+        cache.get(key, issuer)
+    assert issuer.calls == calls
+
+
+# -- log lines name a label, not the key (issue 10, point 9) --------------------------------
+
+
+def test_log_lines_name_the_label_not_the_key(
+    cache: CredentialCache, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = CacheKey(("a" * 300,), ("b" * 300,), label="alice@demo-cluster (us-east-1)")
+    issuer = Issuer()
+    with caplog.at_level(logging.DEBUG, logger="redshift_ephemeral.cache"):
+        cache.get(key, issuer)
+        clock.advance(900 * 0.80)
+        issuer.failure = ConnectionError("AWS is down")
+        cache.get(key, issuer)
+        cache.invalidate(key)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("advisory refresh" in message for message in messages)
+    for message in messages:
+        assert "alice@demo-cluster (us-east-1)" in message
+        assert "aaaa" not in message
+        assert "CacheKey" not in message
+        assert len(message) < 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,15 +16,19 @@ from redshift_ephemeral import (
     AccessDeniedError,
     AwsIdentity,
     AwsIdentityError,
+    CredentialCache,
     CredentialRequest,
+    CredentialSource,
     RoleToAssume,
     Target,
     TargetNotFoundError,
     ThrottledError,
+    issuers,
 )
 from redshift_ephemeral.identity import AwsClients
-from redshift_ephemeral.issuers import AwsIssuer
+from redshift_ephemeral.issuers import AwsIssuer, issuer_for
 from redshift_ephemeral.targets import Operation
+from tests.conftest import make_credential
 
 REGION = "us-east-1"
 EXPIRES = datetime(2030, 1, 1, 12, 15, tzinfo=UTC)
@@ -460,3 +466,54 @@ def test_assumed_role_credentials_are_reused_from_the_on_disk_sts_cache(
     cached = list(tmp_path.iterdir())
     assert len(cached) == 1
     assert cached[0].stat().st_mode & 0o777 == 0o600
+
+
+# -- one issuer per identity, held only while used (issue 10, points 6 and 7) ---------------
+
+
+def _another_value(field: dataclasses.Field[Any]) -> Any:
+    """A value for ``field`` different from its default: a new field must be added here, and
+    is then checked to take part in the identity's key."""
+    others: dict[str, Any] = {
+        "profile": "other",
+        "region": "eu-west-1",
+        "roles": (RoleToAssume("arn:aws:iam::123456789012:role/other"),),
+        "endpoint_url": "http://localhost:1",
+        "retry_mode": "adaptive",
+        "max_attempts": 2,
+        "session": static_session(),
+        "mfa_token_provider": lambda prompt: "123456",
+        "sts_cache_dir": "/tmp/other-sts-cache",
+    }
+    assert field.name in others, f"AwsIdentity.{field.name} is new: add a value for it here"
+    return others[field.name]
+
+
+@pytest.mark.parametrize("field", dataclasses.fields(AwsIdentity), ids=lambda field: field.name)
+def test_every_identity_field_takes_part_in_the_issuer_key(
+    aws_sandbox: None, field: dataclasses.Field[Any]
+) -> None:
+    base = AwsIdentity(region=REGION)
+    changed = dataclasses.replace(base, **{field.name: _another_value(field)})
+    assert changed != base
+    assert issuer_for(changed) is not issuer_for(base)
+    request = CredentialRequest(Target.cluster("demo-cluster"), db_user="alice")
+    assert CredentialSource(request, changed).key != CredentialSource(request, base).key
+    # Equal identities (a copy, not the same object) still share one issuer.
+    issuer = issuer_for(changed)
+    assert issuer_for(dataclasses.replace(changed)) is issuer
+
+
+def test_an_issuer_lives_as_long_as_a_source_uses_it(
+    aws_sandbox: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(AwsIssuer, "issue", lambda self, request: make_credential())
+    identity = AwsIdentity(region=REGION)
+    request = CredentialRequest(Target.cluster("demo-cluster"), db_user="alice")
+    source = CredentialSource(request, identity, cache=CredentialCache())
+    source.get()
+    gc.collect()
+    assert len(issuers._issuers) == 1  # the source holds its issuer: no rebuild per refresh
+    del source
+    gc.collect()
+    assert len(issuers._issuers) == 0  # and the registry alone does not keep it alive
