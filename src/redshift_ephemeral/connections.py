@@ -9,16 +9,15 @@ the fix.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
-from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .credentials import Credential
+from .driver_options import check_driver_options, merge
 from .errors import ConfigurationError, DatabaseConnectionError, RedshiftEphemeralError
 from .extras import optional
 from .source import CredentialSource, source_from
+from .tls import check_redshift_connector_trust
 
 if TYPE_CHECKING:
     import psycopg
@@ -119,22 +118,27 @@ def translate(
     return DatabaseConnectionError(message)
 
 
-def _first_attempt_failed(
-    error: Exception, source: CredentialSource, credential: Credential
-) -> None:
-    """Raise what a failed first attempt means - unless the server refused the login, when a
-    fresh password may help: then forget the stale one, for one retry."""
+def _failure_of_first_attempt(
+    error: Exception, credential: Credential
+) -> RedshiftEphemeralError | None:
+    """What a failed first attempt means: None if the server refused the login (a fresh
+    password may help: retry once), else the error to raise."""
     if isinstance(error, RedshiftEphemeralError):
-        raise error
-    if not is_login_refused(error):
-        raise translate(error, credential) from None
-    source.invalidate(credential)
+        return error
+    if is_login_refused(error):
+        return None
+    return translate(error, credential)
 
 
-def _retry_failed(error: Exception, credential: Credential) -> NoReturn:
+def _failure_of_retry(error: Exception, credential: Credential) -> RedshiftEphemeralError:
     if isinstance(error, RedshiftEphemeralError):
-        raise error
-    raise translate(error, credential, retried=True) from None
+        return error
+    return translate(error, credential, retried=True)
+
+
+# The driver's exception is turned into ours inside each ``except`` block, and ours is raised
+# after it: raised inside, it would keep the driver's exception as ``__context__``, and with
+# it objects that hold the password (psycopg's ``pgconn`` shows the whole conninfo).
 
 
 def open_with_retry(source: CredentialSource, open_one: Callable[[Credential], T]) -> T:
@@ -143,12 +147,16 @@ def open_with_retry(source: CredentialSource, open_one: Callable[[Credential], T
     try:
         return open_one(credential)
     except Exception as error:
-        _first_attempt_failed(error, source, credential)
+        failure = _failure_of_first_attempt(error, credential)
+    if failure is not None:
+        raise failure
+    source.invalidate(credential)
     fresh = source.get()
     try:
         return open_one(fresh)
     except Exception as error:
-        _retry_failed(error, fresh)
+        failure = _failure_of_retry(error, fresh)
+    raise failure
 
 
 async def aopen_with_retry(
@@ -159,40 +167,19 @@ async def aopen_with_retry(
     try:
         return await open_one(credential)
     except Exception as error:
-        _first_attempt_failed(error, source, credential)
+        failure = _failure_of_first_attempt(error, credential)
+    if failure is not None:
+        raise failure
+    source.invalidate(credential)
     fresh = await source.aget()
     try:
         return await open_one(fresh)
     except Exception as error:
-        _retry_failed(error, fresh)
+        failure = _failure_of_retry(error, fresh)
+    raise failure
 
 
 # -- drivers ---------------------------------------------------------------------------------
-
-_ssl_cert_file_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _trust_for_redshift_connector(credential: Credential) -> Iterator[None]:
-    """redshift_connector trusts the system roots plus its own Redshift bundle and has no
-    parameter for another CA. For a custom ``sslrootcert`` (a local CA, a proxy's), point
-    OpenSSL's default verify file at it while the connection is made."""
-    from .tls import amazon_trust_bundle
-
-    custom = credential.sslrootcert
-    if custom is None or custom == amazon_trust_bundle():
-        yield
-        return
-    with _ssl_cert_file_lock:
-        previous = os.environ.get("SSL_CERT_FILE")
-        os.environ["SSL_CERT_FILE"] = custom
-        try:
-            yield
-        finally:
-            if previous is None:
-                os.environ.pop("SSL_CERT_FILE", None)
-            else:
-                os.environ["SSL_CERT_FILE"] = previous
 
 
 def default_driver() -> Driver:
@@ -212,20 +199,27 @@ def default_driver() -> Driver:
     )
 
 
+def libpq_params(credential: Credential, options: dict[str, Any]) -> dict[str, Any]:
+    """psycopg2 / psycopg keyword arguments: our defaults, the caller's options (checked
+    again here, at every connect: a pool's options can be changed after it was built), then
+    the credential's host, login and TLS, which always win."""
+    check_driver_options("psycopg", options, "driver_options")
+    return merge({"connect_timeout": DEFAULT_CONNECT_TIMEOUT}, options, credential.libpq_params())
+
+
 def open_driver_connection(driver: Driver, credential: Credential, options: dict[str, Any]) -> Any:
-    """One connection attempt with ``driver``; driver exceptions pass through."""
+    """One connection attempt with ``driver``; driver exceptions pass through. ``options``
+    must have passed ``check_driver_options``."""
     if driver == "psycopg2":
         with optional("psycopg2"):
             import psycopg2
 
-        options = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT, **options}
-        return psycopg2.connect(**credential.psycopg2_kwargs(), **options)
+        return psycopg2.connect(**libpq_params(credential, options))
     if driver == "psycopg":
         with optional("psycopg"):
             import psycopg
 
-        options = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT, **options}
-        return psycopg.connect(**credential.psycopg_kwargs(), **options)
+        return psycopg.connect(**libpq_params(credential, options))
     if driver == "redshift_connector":
         with optional("redshift_connector"):
             import redshift_connector
@@ -238,11 +232,25 @@ def open_driver_connection(driver: Driver, credential: Credential, options: dict
                 f"redshift_connector cannot use sslmode={credential.sslmode!r}: it verifies the "
                 "server always; use 'verify-full' (default) or 'verify-ca'."
             )
-
-        options = {"timeout": DEFAULT_CONNECT_TIMEOUT, **options}
-        with _trust_for_redshift_connector(credential):
-            return redshift_connector.connect(**credential.redshift_connector_kwargs(), **options)
+        check_redshift_connector_trust(credential.sslrootcert)
+        check_driver_options(driver, options, "driver_options")
+        params = merge(
+            {"timeout": DEFAULT_CONNECT_TIMEOUT}, options, credential.redshift_connector_kwargs()
+        )
+        return redshift_connector.connect(**params)
     raise ConfigurationError(f"Unknown driver {driver!r}: use one of {', '.join(DRIVERS)}.")
+
+
+def checked_driver_options(
+    driver: str, options: dict[str, Any] | None, where: str = "driver_options"
+) -> dict[str, Any]:
+    """A copy of the caller's ``options`` for ``driver``, refused (before any AWS call) if
+    one touches the host, the login or TLS."""
+    if driver not in DRIVERS:
+        raise ConfigurationError(f"Unknown driver {driver!r}: use one of {', '.join(DRIVERS)}.")
+    checked = dict(options or {})
+    check_driver_options(driver, checked, where)
+    return checked
 
 
 def connect(
@@ -257,8 +265,8 @@ def connect(
 
     Give a ``CredentialSource``, or the options of ``CredentialSource.from_options``
     (``cluster_id=…, db_user=…, region=…``). ``driver_options`` go to the driver's connect."""
+    options = checked_driver_options(driver, driver_options)
     source = source_from(source, source_options)
-    options = dict(driver_options or {})
     return open_with_retry(
         source, lambda credential: open_driver_connection(driver, credential, options)
     )
@@ -276,10 +284,10 @@ async def connect_async(
     with optional("psycopg"):
         import psycopg
 
+    options = checked_driver_options("psycopg", driver_options)
     source = source_from(source, source_options)
-    options = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT, **(driver_options or {})}
 
     async def open_one(credential: Credential) -> psycopg.AsyncConnection[Any]:
-        return await psycopg.AsyncConnection.connect(**credential.psycopg_kwargs(), **options)
+        return await psycopg.AsyncConnection.connect(**libpq_params(credential, options))
 
     return await aopen_with_retry(source, open_one)

@@ -19,7 +19,7 @@ from .errors import AccessDeniedError, RedshiftEphemeralError
 from .issuers import Endpoint, issuer_for
 from .policy import uses_discovery
 from .source import CredentialSource
-from .tls import VERIFYING_MODES
+from .tls import VERIFYING_MODES, redshift_connector_trust
 
 MAX_CLOCK_SKEW_SECONDS = 60.0
 SSL_REQUEST = struct.pack("!ii", 8, 80877103)
@@ -159,9 +159,10 @@ class _Diagnosis:
                 "pass the CA that signed the server's certificate "
                 "with --sslrootcert, and connect by the name on the certificate",
             )
-        return CheckResult(
-            "TLS", True, f"{version}, certificate verified ({sslmode}, roots {roots})"
-        )
+        detail = f"{version}, certificate verified ({sslmode}, roots {roots})"
+        if (self.driver or default_driver()) == "redshift_connector":
+            detail += f"; note: redshift_connector itself trusts {redshift_connector_trust()}"
+        return CheckResult("TLS", True, detail)
 
     def login_and_clock(self) -> Iterator[CheckResult]:
         assert self.credential is not None

@@ -12,13 +12,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .connections import (
-    DEFAULT_CONNECT_TIMEOUT,
     Driver,
     aopen_with_retry,
+    checked_driver_options,
+    libpq_params,
     open_driver_connection,
     open_with_retry,
 )
 from .credentials import Credential
+from .driver_options import check_engine_options, check_pool_options
 from .extras import optional
 from .source import CredentialSource, source_from
 
@@ -52,10 +54,12 @@ def create_engine(
     with optional("sqlalchemy"):
         import sqlalchemy
 
+    options = checked_driver_options(driver, driver_options)
+    engine_options = dict(engine_options or {})
+    check_engine_options(engine_options)
     source = source_from(source, source_options)
     url = sqlalchemy.URL.create(_sqlalchemy_drivername(driver, dialect))
-    engine = sqlalchemy.create_engine(url, **(engine_options or {}))
-    options = dict(driver_options or {})
+    engine = sqlalchemy.create_engine(url, **engine_options)
 
     @sqlalchemy.event.listens_for(engine, "do_connect")
     def _connect_with_fresh_credential(
@@ -66,6 +70,12 @@ def create_engine(
         )
 
     return engine
+
+
+def refuse_conninfo(conninfo: str) -> None:
+    """A pool's connection string (set after the pool was built) would bypass the checks."""
+    if conninfo:
+        check_pool_options({"conninfo": conninfo})
 
 
 def connection_pool(
@@ -84,25 +94,30 @@ def connection_pool(
         import psycopg
         import psycopg_pool
 
+    options = checked_driver_options("psycopg", driver_options)
+    pool_options = dict(pool_options or {})
+    check_pool_options(pool_options)
     resolved = source_from(source, source_options)
-    defaults = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT}
 
     class EphemeralConnection(psycopg.Connection[Any]):
         @classmethod
         def connect(cls, conninfo: str = "", **kwargs: Any) -> EphemeralConnection:
+            refuse_conninfo(conninfo)
+
             def open_one(credential: Credential) -> EphemeralConnection:
-                params = {**defaults, **credential.psycopg_kwargs(), **kwargs}
-                return super(EphemeralConnection, cls).connect(conninfo, **params)
+                return super(EphemeralConnection, cls).connect(
+                    "", **libpq_params(credential, kwargs)
+                )
 
             return open_with_retry(resolved, open_one)
 
     return psycopg_pool.ConnectionPool(
         connection_class=EphemeralConnection,
-        kwargs=dict(driver_options or {}),
+        kwargs=options,
         min_size=min_size,
         max_size=max_size,
         open=False,
-        **(pool_options or {}),
+        **pool_options,
     )
 
 
@@ -122,23 +137,28 @@ def async_connection_pool(
         import psycopg
         import psycopg_pool
 
+    options = checked_driver_options("psycopg", driver_options)
+    pool_options = dict(pool_options or {})
+    check_pool_options(pool_options)
     resolved = source_from(source, source_options)
-    defaults = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT}
 
     class EphemeralAsyncConnection(psycopg.AsyncConnection[Any]):
         @classmethod
         async def connect(cls, conninfo: str = "", **kwargs: Any) -> EphemeralAsyncConnection:
+            refuse_conninfo(conninfo)
+
             async def open_one(credential: Credential) -> EphemeralAsyncConnection:
-                params = {**defaults, **credential.psycopg_kwargs(), **kwargs}
-                return await super(EphemeralAsyncConnection, cls).connect(conninfo, **params)
+                return await super(EphemeralAsyncConnection, cls).connect(
+                    "", **libpq_params(credential, kwargs)
+                )
 
             return await aopen_with_retry(resolved, open_one)
 
     return psycopg_pool.AsyncConnectionPool(
         connection_class=EphemeralAsyncConnection,
-        kwargs=dict(driver_options or {}),
+        kwargs=options,
         min_size=min_size,
         max_size=max_size,
         open=False,
-        **(pool_options or {}),
+        **pool_options,
     )

@@ -8,9 +8,12 @@ name, and checked against certifi whenever it is handed out.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib.util
 import os
 import re
+import ssl
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -108,6 +111,69 @@ def amazon_trust_bundle() -> str:
         "Could not write the Amazon trust bundle to a private directory; tried "
         + "; ".join(refused)
         + ". Set XDG_CACHE_HOME to a directory of yours, or pass sslrootcert."
+    )
+
+
+# -- redshift_connector's trust ----------------------------------------------------------------
+
+_PEM_CERTIFICATE = re.compile(
+    r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----"
+)
+
+
+def _certificates(path: str | None) -> frozenset[bytes]:
+    """The certificates (DER) of a PEM file; empty if there is none or it cannot be read."""
+    if path is None:
+        return frozenset()
+    try:
+        text = Path(path).read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return frozenset()
+    certificates = set()
+    for block in _PEM_CERTIFICATE.findall(text):
+        with contextlib.suppress(ValueError):
+            certificates.add(ssl.PEM_cert_to_DER_cert(block))
+    return frozenset(certificates)
+
+
+def redshift_connector_bundle() -> str | None:
+    """The CA bundle redshift_connector ships and always trusts (found without importing it)."""
+    spec = importlib.util.find_spec("redshift_connector")
+    if spec is None or spec.origin is None:
+        return None
+    return str(Path(spec.origin).parent / "files" / "redshift-ca-bundle.crt")
+
+
+def redshift_connector_trust() -> str:
+    """What redshift_connector trusts, in words: it has no parameter for a CA, so it is not
+    ``sslrootcert`` but OpenSSL's default store plus the bundle it ships."""
+    paths = ssl.get_default_verify_paths()
+    return (
+        f"OpenSSL's default CA file {paths.cafile or paths.openssl_cafile} (SSL_CERT_FILE) and "
+        f"directory {paths.capath or paths.openssl_capath} (SSL_CERT_DIR), plus its own "
+        f"bundle {redshift_connector_bundle()}"
+    )
+
+
+def check_redshift_connector_trust(sslrootcert: str | None) -> None:
+    """redshift_connector verifies the server against OpenSSL's default store and its own
+    bundle, whatever ``sslrootcert`` says, and changing the store would change it for the whole
+    process. So a custom CA is used with it only when that store already trusts it (e.g.
+    ``SSL_CERT_FILE`` names a bundle holding it); otherwise this refuses, naming the fix.
+    The Amazon roots (the default) need no check: they are what the driver is built for."""
+    if sslrootcert is None or sslrootcert == amazon_trust_bundle():
+        return
+    wanted = _certificates(sslrootcert)
+    trusted = _certificates(ssl.get_default_verify_paths().cafile) | _certificates(
+        redshift_connector_bundle()
+    )
+    if wanted and wanted <= trusted:
+        return
+    raise ConfigurationError(
+        f"redshift_connector cannot be given a CA: it trusts {redshift_connector_trust()}, and "
+        f"the CA in {sslrootcert} is not among them. Add it to the file SSL_CERT_FILE names "
+        "(for the local stack: the SSL_CERT_FILE that `redshift-ephemeral local env` exports), "
+        "or use the psycopg or psycopg2 driver, which trust exactly sslrootcert."
     )
 
 

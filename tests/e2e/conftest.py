@@ -49,6 +49,16 @@ def connect(driver: str, credential: Credential, **overrides: Any) -> Any:
     return psycopg.connect(**{**credential.psycopg_kwargs(), **overrides})
 
 
+def stack_bundle(stack: Any, directory: Path) -> str:
+    """A CA file for redshift_connector, which trusts only OpenSSL's default store
+    (``SSL_CERT_FILE``): certifi's roots plus the stack's CA, as ``local env`` exports it."""
+    import certifi
+
+    path = directory / "stack-bundle.pem"
+    path.write_text(Path(certifi.where()).read_text() + Path(stack.ca_path).read_text())
+    return str(path)
+
+
 def count_rows(driver: str, credential: Credential) -> int:
     connection = connect(driver, credential)
     try:

@@ -15,7 +15,7 @@ import pytest
 import trustme
 
 from redshift_ephemeral.local import LocalStack
-from tests.e2e.conftest import CLI, run_cli
+from tests.e2e.conftest import CLI, run_cli, stack_bundle
 
 
 @pytest.fixture
@@ -191,9 +191,11 @@ def test_query_formats(env: dict[str, str], driver: str) -> None:
     assert json.loads(json_out.stdout) == [{"id": 1, "name": "row 1"}, {"id": 2, "name": "row 2"}]
 
 
-def test_query_with_redshift_connector(env: dict[str, str], redshift_local: LocalStack) -> None:
+def test_query_with_redshift_connector(
+    env: dict[str, str], redshift_local: LocalStack, tmp_path: Path
+) -> None:
     result = cli(
-        env,
+        env | {"SSL_CERT_FILE": stack_bundle(redshift_local, tmp_path)},
         "query",
         "--db-user",
         "alice",

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +21,20 @@ from redshift_ephemeral import DatabaseConnectionError
 from redshift_ephemeral.connections import connect, connect_async
 from redshift_ephemeral.local import LocalStack
 from redshift_ephemeral.pools import async_connection_pool, connection_pool, create_engine
+from tests.e2e.conftest import stack_bundle
 
 SEED_QUERY = "SELECT COUNT(*) FROM my_table"
 LIFETIME_SCALE = 1 / 600  # 900 s → 1.5 s
 CREDENTIAL_CALL = "redshift:GetClusterCredentials"
+
+
+@pytest.fixture(autouse=True)
+def _redshift_connector_trusts_the_stack(
+    redshift_local: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """redshift_connector trusts OpenSSL's default store only: the stack's CA goes there, as
+    `local env` exports it (psycopg and psycopg2 are given it as sslrootcert)."""
+    monkeypatch.setenv("SSL_CERT_FILE", stack_bundle(redshift_local, tmp_path))
 
 
 def source_for(stack: LocalStack, driver: str, **options: Any) -> Any:
@@ -90,21 +102,13 @@ def foreign_ca(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.mark.parametrize("driver", ["psycopg2", "psycopg", "redshift_connector"])
 def test_certificate_from_another_ca_is_refused(
-    redshift_local: LocalStack, foreign_ca: str, driver: Any
+    redshift_local: LocalStack, foreign_ca: str, driver: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if driver == "redshift_connector":
+        monkeypatch.setenv("SSL_CERT_FILE", foreign_ca)  # its only trust: see README
     source = source_for(redshift_local, driver, db_user="alice", sslrootcert=foreign_ca)
     with pytest.raises(DatabaseConnectionError, match="not signed by a trusted CA"):
         connect(source, driver=driver)
-
-
-@pytest.mark.parametrize("driver", ["psycopg2", "psycopg"])
-def test_hostname_mismatch_is_refused(redshift_local: LocalStack, driver: Any) -> None:
-    # DNS says "db.example.test" is our server (hostaddr); its certificate says otherwise.
-    source = redshift_local.source(
-        db_user="alice", host="db.example.test", port=redshift_local.postgres_port
-    )
-    with pytest.raises(DatabaseConnectionError, match=r"not for 'db\.example\.test'"):
-        connect(source, driver=driver, driver_options={"hostaddr": "127.0.0.1"})
 
 
 @pytest.fixture
@@ -320,3 +324,17 @@ def test_connect_async_runs_the_seed_query(redshift_local: LocalStack) -> None:
             return await cursor.fetchone()
 
     assert asyncio.run(main()) == (42,)
+
+
+def test_redshift_connector_is_refused_a_ca_its_trust_store_lacks(
+    redshift_local: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It cannot be given a CA; rather than swap SSL_CERT_FILE for the whole process (every
+    other thread's TLS, boto3's included, would see it), the connection is refused."""
+    from redshift_ephemeral import ConfigurationError
+
+    monkeypatch.delenv("SSL_CERT_FILE")
+    source = source_for(redshift_local, "redshift_connector", db_user="alice")
+    with pytest.raises(ConfigurationError, match="redshift_connector cannot be given a CA"):
+        connect(source, driver="redshift_connector")
+    assert "SSL_CERT_FILE" not in os.environ

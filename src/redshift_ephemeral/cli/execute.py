@@ -12,6 +12,7 @@ import argparse
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import FrameType
 
 from .options import add_target_arguments, resolve
@@ -33,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from ..driver_options import check_command_line
     from ..errors import ConfigurationError
 
     command = list(args.passthrough)
@@ -40,6 +42,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         raise ConfigurationError(
             "No command given: put it after `--`, e.g. `redshift-ephemeral exec -- psql`."
         )
+    check_command_line(command[1:], psql=Path(command[0]).name == "psql")
     return run_with_passfile(args, environ, command)
 
 

@@ -20,7 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from ..driver_options import check_command_line
     from ..errors import ConfigurationError
+
+    check_command_line(args.passthrough, psql=True)
 
     psql = shutil.which("psql", path=environ.get("PATH"))
     if psql is None:

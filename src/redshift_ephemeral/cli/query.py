@@ -65,11 +65,14 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     connection = connect(source, driver=args.driver or default_driver())
     try:
         cursor = connection.cursor()
+        refusal = None
         try:
             cursor.execute(args.sql)
         except Exception as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            raise QueryError(f"The database refused the statement: {first_line}") from None
+            refusal = QueryError(f"The database refused the statement: {first_line}")
+        if refusal is not None:  # raised here, not in the except: no driver error chained
+            raise refusal
         if cursor.description is None:
             print(f"OK ({cursor.rowcount} rows affected)" if cursor.rowcount >= 0 else "OK")
         else:

@@ -1,0 +1,183 @@
+"""Which driver, pool and engine options a caller may pass, and the one merge that enforces it.
+
+Where the password goes (host, port, socket), who receives it (user, database), and how the
+server is verified (every TLS setting) come from the ``CredentialSource`` and its
+``TlsSettings`` alone. An option that would change any of them - ``sslmode="disable"`` in
+``driver_options``, a ``conninfo`` in ``pool_options``, a ``creator`` in an engine's options,
+``sslmode=disable`` or ``-h`` on psql's command line - is a ``ConfigurationError`` raised
+before any AWS call, naming where to set it instead. Options merged after ours could
+otherwise lower TLS or send the password elsewhere; refusing them makes that impossible
+rather than unlikely.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .errors import ConfigurationError
+
+_ON_THE_SOURCE = (
+    "set it on the CredentialSource (host=/port=, database=, db_user=; --host/--port, "
+    "--database, --db-user on the command line)"
+)
+_IN_TLS_SETTINGS = (
+    "TLS comes from the source's TlsSettings alone: use sslmode= (verify-full, verify-ca, "
+    "require) and sslrootcert= (--sslmode/--sslrootcert)"
+)
+_FROM_AWS = "the login and password come from AWS, fresh for every connection"
+
+# libpq keywords (psycopg2, psycopg, their pools) that decide where the password goes, who
+# gets it, or how the server is verified: https://www.postgresql.org/docs/current/libpq-connect.html
+LIBPQ_RESERVED: Mapping[str, str] = {
+    **dict.fromkeys(("host", "hostaddr", "port", "dbname", "database"), _ON_THE_SOURCE),
+    **dict.fromkeys(("user", "password", "passfile", "require_auth"), _FROM_AWS),
+    **dict.fromkeys(("service", "servicefile", "conninfo", "dsn"), _ON_THE_SOURCE),
+    **dict.fromkeys(
+        (
+            "sslmode",
+            "requiressl",
+            "sslrootcert",
+            "sslcert",
+            "sslkey",
+            "sslpassword",
+            "sslcertmode",
+            "sslcrl",
+            "sslcrldir",
+            "sslsni",
+            "sslnegotiation",
+            "ssl_min_protocol_version",
+            "ssl_max_protocol_version",
+            "channel_binding",
+            "gssencmode",
+            "gsslib",
+            "krbsrvname",
+            "gssdelegation",
+        ),
+        _IN_TLS_SETTINGS,
+    ),
+}
+
+# redshift_connector takes its IAM and identity-provider settings as connect() options: any
+# of them would make the driver fetch (or invent) credentials of its own. So for it the rule
+# is the other way round: these harmless options only.
+REDSHIFT_CONNECTOR_ALLOWED = frozenset(
+    {
+        "timeout",
+        "source_address",
+        "tcp_keepalive",
+        "application_name",
+        "max_prepared_statements",
+        "client_protocol_version",
+        "database_metadata_current_db_only",
+        "numeric_to_float",
+    }
+)
+
+POOL_RESERVED: Mapping[str, str] = {
+    "conninfo": _ON_THE_SOURCE,
+    "kwargs": "pass driver options as driver_options=",
+    "connection_class": "the pool's connection class is what takes fresh credentials",
+}
+
+ENGINE_RESERVED: Mapping[str, str] = {
+    "creator": "the engine's connect hook is what takes fresh credentials",
+    "async_creator": "the engine's connect hook is what takes fresh credentials",
+    "pool": "a ready-made pool would connect without this library; use poolclass= instead",
+    "connect_args": "pass driver options as driver_options=",
+}
+
+
+def _refuse(option: str, where: str, hint: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"{option!r} may not be given in {where}: it changes where the password goes or how the "
+        f"server is verified; {hint}."
+    )
+
+
+def check_driver_options(driver: str, options: Mapping[str, Any], where: str) -> None:
+    """Refuse ``options`` (for ``driver``'s connect) that touch the host, the login or TLS."""
+    for option in options:
+        if driver == "redshift_connector":
+            if option not in REDSHIFT_CONNECTOR_ALLOWED:
+                allowed = ", ".join(sorted(REDSHIFT_CONNECTOR_ALLOWED))
+                raise _refuse(
+                    option,
+                    where,
+                    f"for redshift_connector only these options are passed through: {allowed}",
+                )
+        elif (hint := LIBPQ_RESERVED.get(option.lower())) is not None:
+            raise _refuse(option, where, hint)
+
+
+def check_pool_options(options: Mapping[str, Any]) -> None:
+    for option in options:
+        if (hint := POOL_RESERVED.get(option)) is not None:
+            raise _refuse(option, "pool_options", hint)
+
+
+def check_engine_options(options: Mapping[str, Any]) -> None:
+    for option in options:
+        if (hint := ENGINE_RESERVED.get(option)) is not None:
+            raise _refuse(option, "engine_options", hint)
+
+
+def merge(
+    defaults: Mapping[str, Any], user: Mapping[str, Any], ours: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The keyword arguments for one connect: ``defaults`` < the caller's ``user`` options
+    (already checked) < ``ours`` (host, login, TLS), so ours win even if a check were missed."""
+    return {**defaults, **user, **ours}
+
+
+# -- command lines handed to libpq programs (psql, and commands run by exec) ----------------
+
+_CONNINFO_WORD = re.compile(
+    r"^\s*(?P<keyword>" + "|".join(sorted(LIBPQ_RESERVED)) + r")\s*=", re.IGNORECASE
+)
+_URI = re.compile(r"^\s*postgres(?:ql)?://", re.IGNORECASE)
+# libpq's environment variables for the same settings, as `env PGSSLMODE=disable psql` sets them.
+_ENVIRONMENT_ASSIGNMENT = re.compile(
+    r"^(?P<keyword>PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE"
+    r"|SSL[A-Z]*|REQUIRESSL|CHANNELBINDING|GSS[A-Z]*|KRBSRVNAME|REQUIREAUTH))="
+)
+_PSQL_CONNECTION_LONG = re.compile(r"^--(host|port|username|dbname)(=|$)")
+_PSQL_CONNECTION_SHORT = frozenset("hpUd")
+_PSQL_SHORT_WITH_VALUE = frozenset("cfFLoPRTv")  # the rest of the word is the value
+
+
+def _psql_connection_flag(argument: str) -> str | None:
+    """The psql option in ``argument`` that sets the host, port, user or database, if any:
+    ``--host=x``, ``-h``, ``-hx``, or bundled as in ``-qh x``."""
+    if match := _PSQL_CONNECTION_LONG.match(argument):
+        return f"--{match[1]}"
+    if argument.startswith("-") and not argument.startswith("--"):
+        for letter in argument[1:]:
+            if letter in _PSQL_CONNECTION_SHORT:
+                return f"-{letter}"
+            if letter in _PSQL_SHORT_WITH_VALUE:
+                return None
+    return None
+
+
+def check_command_line(arguments: Iterable[str], *, psql: bool) -> None:
+    """Refuse arguments that would point a libpq program elsewhere or lower its TLS: a
+    connection string (``sslmode=disable``, ``host=…``) or URI, and for psql its ``-h``,
+    ``-p``, ``-U`` and ``-d`` options. The target's settings reach the program through the
+    ``PG*`` variables and the passfile; an argument would override them."""
+    for argument in arguments:
+        if _URI.match(argument):
+            shown = "a postgres:// URI"
+        elif match := _CONNINFO_WORD.match(argument) or _ENVIRONMENT_ASSIGNMENT.match(argument):
+            shown = f"'{match['keyword']}=...'"
+        elif psql and (flag := _psql_connection_flag(argument)):
+            shown = f"psql's {flag} option"
+        else:
+            continue
+        raise ConfigurationError(
+            f"The command line holds {shown}, which would override the target's host, port, "
+            "login or TLS settings that redshift-ephemeral passes through PG* variables and "
+            "the passfile. Drop it and set the target with redshift-ephemeral's own options "
+            "(--host, --port, --database, --db-user, --sslmode, --sslrootcert)."
+        )
