@@ -15,7 +15,7 @@ import pytest
 import trustme
 
 from redshift_ephemeral.local import LocalStack
-from tests.e2e.conftest import CLI, run_cli
+from tests.e2e.conftest import CLI, denied, run_cli
 
 
 @pytest.fixture
@@ -230,8 +230,8 @@ def failing_check(stdout: str) -> str:
 def test_doctor_names_the_denied_permission(
     env: dict[str, str], redshift_local: LocalStack
 ) -> None:
-    redshift_local.set_knobs(deny=[{"action": "redshift:GetClusterCredentials"}])
-    result = cli(env, "doctor", "--db-user", "alice")
+    with denied(redshift_local, "redshift:GetClusterCredentials"):
+        result = cli(env, "doctor", "--db-user", "alice")
     assert result.returncode == 3
     line = failing_check(result.stdout)
     assert "permission" in line
@@ -291,7 +291,11 @@ def test_policy_is_valid_json_with_the_right_actions_and_arns(
     assert "123456789012" in arns
     for resource in resources:
         assert resource in arns
-    discovery = {statement["Action"] for statement in document["Statement"][1:]}
+    discovery = {
+        statement["Action"]
+        for statement in document["Statement"]
+        if statement["Sid"].startswith("Discover")
+    }
     expected = (
         "redshift-serverless:GetWorkgroup" if "--workgroup" in args else "redshift:DescribeClusters"
     )
@@ -301,15 +305,14 @@ def test_policy_is_valid_json_with_the_right_actions_and_arns(
 def test_exit_codes_and_tracebacks(env: dict[str, str], redshift_local: LocalStack) -> None:
     assert cli(env, "creds", "--nonsense", logs=False).returncode == 2
     assert cli(env, "creds", "--db-user", "alice", "--duration", "60", logs=False).returncode == 2
-    redshift_local.set_knobs(deny=[{"action": "redshift:GetClusterCredentials"}])
-    denied = cli(env, "creds", "--db-user", "alice", logs=False)
-    assert denied.returncode == 3
-    assert "Traceback" not in denied.stderr
-    assert len(denied.stderr.strip().splitlines()) <= 2
-    debug = cli(env, "--debug", "creds", "--db-user", "alice")
+    with denied(redshift_local, "redshift:GetClusterCredentials"):
+        refused = cli(env, "creds", "--db-user", "alice", logs=False)
+        debug = cli(env, "--debug", "creds", "--db-user", "alice")
+    assert refused.returncode == 3
+    assert "Traceback" not in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) <= 2
     assert debug.returncode == 3
     assert "Traceback" in debug.stderr
-    redshift_local.set_knobs(deny=[])
     unreachable = cli(
         env,
         "query",
