@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -62,6 +63,17 @@ def count_rows(driver: str, credential: Credential) -> int:
         return int(row[0])
     finally:
         connection.close()
+
+
+@pytest.fixture
+def env(redshift_local: LocalStack, tmp_path: Path) -> dict[str, str]:
+    """What `eval "$(redshift-ephemeral local env)"` gives a shell, and a private config."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "REDSHIFT_EPHEMERAL_", "PG"))
+    }
+    return clean | redshift_local.environment() | {"XDG_CONFIG_HOME": str(tmp_path)}
 
 
 def iam_admin(stack: LocalStack) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,17 +15,6 @@ import trustme
 
 from redshift_ephemeral.local import LocalStack
 from tests.e2e.conftest import CLI, denied, run_cli
-
-
-@pytest.fixture
-def env(redshift_local: LocalStack, tmp_path: Path) -> dict[str, str]:
-    """What `eval "$(redshift-ephemeral local env)"` gives a shell, and a private config."""
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "REDSHIFT_EPHEMERAL_", "PG"))
-    }
-    return clean | redshift_local.environment() | {"XDG_CONFIG_HOME": str(tmp_path)}
 
 
 def cli(env: dict[str, str], *args: str, logs: bool = True) -> subprocess.CompletedProcess[str]:
