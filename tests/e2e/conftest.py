@@ -31,7 +31,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def wait_until_expired(credential: Credential, margin: float = 0.3) -> None:
-    """The server enforces VALID UNTIL on its own clock: real time has to pass."""
+    """The Redshift endpoint checks expiry on the real clock: real time has to pass."""
     remaining = (credential.expires_at - datetime.now(UTC)).total_seconds()
     if remaining > 10:
         raise AssertionError(f"credential lives {remaining:.0f} s more: set a time scale")
@@ -47,6 +47,18 @@ def connect(driver: str, credential: Credential, **overrides: Any) -> Any:
     import psycopg
 
     return psycopg.connect(**{**credential.psycopg_kwargs(), **overrides})
+
+
+def uses_tls(connection: Any) -> bool:
+    """Whether the client's own connection is encrypted (psycopg, psycopg2 or
+    redshift_connector): the endpoint terminates TLS, PostgreSQL behind it has none."""
+    import ssl
+
+    if hasattr(connection, "pgconn"):  # psycopg 3
+        return bool(connection.pgconn.ssl_in_use)
+    if hasattr(connection, "info") and hasattr(connection.info, "ssl_in_use"):  # psycopg2
+        return bool(connection.info.ssl_in_use)
+    return isinstance(connection._usock, ssl.SSLSocket)  # redshift_connector
 
 
 def count_rows(driver: str, credential: Credential) -> int:

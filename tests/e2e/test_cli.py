@@ -191,7 +191,7 @@ def test_query_formats(env: dict[str, str], driver: str) -> None:
     assert json.loads(json_out.stdout) == [{"id": 1, "name": "row 1"}, {"id": 2, "name": "row 2"}]
 
 
-def test_query_with_redshift_connector(env: dict[str, str], redshift_local: LocalStack) -> None:
+def test_query_with_redshift_connector_discovers_the_endpoint(env: dict[str, str]) -> None:
     result = cli(
         env,
         "query",
@@ -199,10 +199,6 @@ def test_query_with_redshift_connector(env: dict[str, str], redshift_local: Loca
         "alice",
         "--driver",
         "redshift_connector",
-        "--host",
-        "localhost",
-        "--port",
-        str(redshift_local.redshift_port),
         "SELECT COUNT(*) AS n FROM my_table",
         "--format",
         "csv",

@@ -95,7 +95,7 @@ def test_stack_stops_and_cleans_up_when_its_owner_ends(ending: signal.Signals) -
 
 def test_two_stacks_run_side_by_side(redshift_local: LocalStack) -> None:
     with LocalStack() as second:
-        assert second.postgres_port != redshift_local.postgres_port
+        assert second.redshift_port != redshift_local.redshift_port
         assert second.endpoint_url != redshift_local.endpoint_url
         for stack in (redshift_local, second):
             assert count_rows("psycopg", stack.source(db_user="alice").get()) == 42

@@ -5,9 +5,10 @@ moto's server answers what moto implements (CreateCluster, DescribeClusters, STS
 WSGI layer in front of it answers what moto lacks or must do differently:
 
 * the credential calls (GetClusterCredentials, GetClusterCredentialsWithIAM, serverless
-  GetCredentials), whose passwords become real PostgreSQL logins (``roles.py``);
+  GetCredentials): each password is recorded for the Redshift endpoint to check
+  (``passwords.py``) and its login role gets exactly its memberships (``roles.py``);
 * redshift-serverless CreateWorkgroup / GetWorkgroup (JSON protocol);
-* endpoints rewritten to the local PostgreSQL server;
+* endpoints rewritten to the stack's Redshift endpoint (``redshift_endpoint.py``);
 * knobs for tests and benchmarks: time scale, latency, throttling, denied actions, outage,
   call counts and a record of issued passwords.
 
@@ -17,6 +18,7 @@ redshift-serverless), so botocore raises what it would raise against AWS.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import io
 import json
@@ -36,7 +38,8 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from .roles import LoginRoles
+from .passwords import IssuedPasswords
+from .roles import RoleKind, RoleNameTaken, Roles
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +61,7 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 class Knobs:
     """What tests and benchmarks can turn. All changes apply to the next call."""
 
-    time_scale: float = 1.0  # 1/300: a 900 s password lasts 3 s (Expiration and VALID UNTIL)
+    time_scale: float = 1.0  # 1/300: a 900 s password lasts 3 s (Expiration, and at login)
     latency_seconds: float = 0.0  # added to every AWS call
     throttle_rate: float = 0.0  # share of calls answered with AWS's throttling error
     deny: list[dict[str, str]] = field(
@@ -123,23 +126,26 @@ def login_name_for(principal_arn: str) -> str:
 
 
 class Emulator:
-    """The WSGI application. ``postgres_host``/``postgres_port`` is what endpoints report."""
+    """The WSGI application. ``endpoint_host``/``endpoint_port`` (the Redshift endpoint) is
+    what DescribeClusters and GetWorkgroup report."""
 
     def __init__(
         self,
         moto_app: WsgiApp,
-        roles: LoginRoles,
+        roles: Roles,
+        passwords: IssuedPasswords,
         *,
-        postgres_port: int,
+        endpoint_port: int,
         control_token: str,
-        postgres_host: str = "localhost",
+        endpoint_host: str = "localhost",
         seed: int = 0,
         restart_postgres: Callable[[], None] | None = None,
     ):
         self._moto = moto_app
         self._roles = roles
-        self.postgres_host = postgres_host
-        self.postgres_port = postgres_port
+        self._passwords = passwords
+        self.endpoint_host = endpoint_host
+        self.endpoint_port = endpoint_port
         self._control_token = control_token
         self._restart_postgres = restart_postgres
         self.knobs = Knobs()
@@ -276,15 +282,27 @@ class Emulator:
     def _issue(
         self,
         login: str,
-        member_of: Iterable[str],
+        user: str,
+        groups: Iterable[str],
         duration: int,
         knobs: Knobs,
+        *,
         create_login: bool = True,
     ) -> tuple[str, datetime]:
+        """A password for ``login``; unless ``create_login`` is false (the user does not
+        exist: AWS answers, the login fails), the login role gets its memberships and the
+        Redshift endpoint learns the password."""
         password = _new_password()
         expiration = datetime.now(UTC) + timedelta(seconds=duration * knobs.time_scale)
         if create_login:
-            self._roles.issue(login, password, expiration, member_of)
+            try:
+                self._roles.issue(login, user, groups)
+            except RoleNameTaken as error:
+                # A name PostgreSQL cannot hold as a login: as for a missing user, AWS
+                # answers and the login fails.
+                logger.warning("no login role for %s: %s", login, error)
+            else:
+                self._passwords.add(login, password, expiration)
         with self._lock:
             self.issued_passwords.append(password)
         return password, expiration
@@ -297,18 +315,24 @@ class Emulator:
             raise AwsFault("InvalidParameterValue", "DbUser is required.")
         duration = self._duration(p.get("DurationSeconds"))
         auto_create = str(p.get("AutoCreate", "false")).lower() == "true"
-        exists = self._roles.role_exists(user)
-        if not exists and auto_create:
-            self._roles.create_user(user)
-        prefix = "IAMA:" if auto_create and not exists else "IAM:"
+        kind = self._roles.kind_of(user)
+        exists = kind is RoleKind.USER
+        created = False
+        if kind is None and auto_create:
+            with contextlib.suppress(RoleNameTaken):
+                self._roles.create_user(user)
+                created = True
+        prefix = "IAMA:" if created else "IAM:"
         login = prefix + user
-        # AutoCreate=false for an unknown user: AWS still answers; the login then fails.
+        # A DbUser that is not a database user (unknown without AutoCreate, or a group, a
+        # system role, the administrator): AWS still answers; the login then fails.
         password, expiration = self._issue(
             login,
-            [user, *p.get("DbGroups", [])],
+            user,
+            p.get("DbGroups", []),
             duration,
             knobs,
-            create_login=exists or auto_create,
+            create_login=exists or created,
         )
         return {"DbUser": login, "DbPassword": password, "Expiration": expiration}
 
@@ -329,7 +353,7 @@ class Emulator:
         """Identity mode: the login is the caller's IAM identity, with the privileges of the
         database user of the same name. Returns login, password, expiration, next refresh."""
         login = login_name_for(self._principal(call))
-        password, expiration = self._issue(login, [login.split(":", 1)[1]], duration, knobs)
+        password, expiration = self._issue(login, login.split(":", 1)[1], (), duration, knobs)
         next_refresh = expiration - (expiration - datetime.now(UTC)) / 4
         return login, password, expiration, next_refresh
 
@@ -375,9 +399,9 @@ class Emulator:
             "baseCapacity": call.params.get("baseCapacity", 128),
             "status": "AVAILABLE",
             "creationDate": time.time(),
-            "port": self.postgres_port,
+            "port": self.endpoint_port,
             "publiclyAccessible": False,
-            "endpoint": {"address": self.postgres_host, "port": self.postgres_port},
+            "endpoint": {"address": self.endpoint_host, "port": self.endpoint_port},
         }
         with self._lock:
             if name in self._workgroups:
@@ -429,10 +453,10 @@ class Emulator:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
-        # Clusters live in the local PostgreSQL: report its address, not moto's invented one.
+        # Clusters are reached through the stack's Redshift endpoint, not moto's invented one.
         endpoint = (
-            f"<Endpoint><Address>{self.postgres_host}</Address>"
-            f"<Port>{self.postgres_port}</Port></Endpoint>"
+            f"<Endpoint><Address>{self.endpoint_host}</Address>"
+            f"<Port>{self.endpoint_port}</Port></Endpoint>"
         ).encode()
         content = _ENDPOINT.sub(endpoint, content)
         headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
@@ -501,6 +525,18 @@ class Emulator:
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         if command == "restart-postgres" and self._restart_postgres is not None:
             self._restart_postgres()  # outside the lock: it takes a moment
+            command = "state"
+        elif command == "create-group":
+            # The stack administrator's act (as CREATE GROUP on Redshift), never a request's.
+            try:
+                self._roles.create_group(str(json.loads(body)["name"]))
+            except (ValueError, KeyError, TypeError) as error:
+                return self._respond(
+                    start_response,
+                    400,
+                    json.dumps({"error": str(error)}).encode(),
+                    "application/json",
+                )
             command = "state"
         try:
             with self._lock:
