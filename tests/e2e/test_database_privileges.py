@@ -122,9 +122,7 @@ def test_a_group_the_admin_creates_can_be_joined(redshift_local: LocalStack) -> 
     with session(credential) as connection:  # not a group yet: ignored
         assert memberships(connection) == {"bob"}
     redshift_local.create_group(group)
-    credential = redshift_local.source(
-        db_user="bob", db_groups=[group], duration_seconds=901
-    ).get()
+    credential = redshift_local.source(db_user="bob", db_groups=[group], duration_seconds=901).get()
     with session(credential) as connection:
         assert memberships(connection) == {"bob", group}
         assert_powerless(connection)
