@@ -137,7 +137,9 @@ def test_an_unknown_group_is_ignored_and_the_login_works(redshift_local: LocalSt
 def test_public_may_create_in_schema_public_as_on_redshift(redshift_local: LocalStack) -> None:
     # An auto-created user has only PUBLIC's privileges - enough for `dbt run` to build.
     name = f"model_{uuid.uuid4().hex[:8]}"
-    credential = redshift_local.source(db_user="dave", auto_create=True).get()
+    user = f"newcomer_{uuid.uuid4().hex[:8]}"  # AutoCreate makes it now
+    credential = redshift_local.source(db_user=user, auto_create=True).get()
+    assert credential.user == f"IAMA:{user}"
     with session(credential) as connection:
         assert_powerless(connection)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
