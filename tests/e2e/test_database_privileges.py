@@ -155,3 +155,15 @@ def test_every_credential_call_gives_a_powerless_login(
 ) -> None:
     with session(redshift_local.source(**options).get()) as connection:
         assert_powerless(connection)
+
+
+def test_a_login_name_postgresql_would_truncate_never_logs_in(redshift_local: LocalStack) -> None:
+    # "IAMA:" + 60 characters is 65 bytes; PostgreSQL truncates names to 63, which would let
+    # two different users meet in one role. The API answers (as AWS does); the login fails.
+    prefix = uuid.uuid4().hex[:8]
+    for last in "xy":
+        user = (prefix + "a" * 51 + last)[:60]
+        credential = redshift_local.source(db_user=user, auto_create=True).get()
+        with pytest.raises(psycopg.OperationalError) as refused:
+            psycopg.connect(**credential.psycopg_kwargs())
+        assert is_login_refused(refused.value)
