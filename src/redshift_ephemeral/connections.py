@@ -224,9 +224,6 @@ def open_driver_connection(driver: Driver, credential: Credential, options: dict
         with optional("redshift_connector"):
             import redshift_connector
 
-        from .compat import patch_redshift_connector_sasl
-
-        patch_redshift_connector_sasl()
         if credential.sslmode not in ("verify-ca", "verify-full"):
             raise ConfigurationError(
                 f"redshift_connector cannot use sslmode={credential.sslmode!r}: it verifies the "

@@ -59,7 +59,7 @@ def test_outage_past_the_mandatory_window_is_a_clear_error(redshift_local: Local
 def test_throttling_storm_stays_bounded_in_calls(redshift_local: LocalStack) -> None:
     redshift_local.set_knobs(throttle_rate=1.0)
     source = redshift_local.source(
-        db_user="alice", host="localhost", port=redshift_local.postgres_port, max_attempts=3
+        db_user="alice", host="localhost", port=redshift_local.redshift_port, max_attempts=3
     )
     threads_count = 32
     barrier = threading.Barrier(threads_count)
