@@ -22,9 +22,9 @@ import sqlalchemy
 import trustme
 
 from redshift_ephemeral import ConfigurationError, DatabaseConnectionError, RedshiftEphemeralError
-from redshift_ephemeral.connections import connect, connect_async
+from redshift_ephemeral.db.connections import connect, connect_async
+from redshift_ephemeral.db.pools import async_connection_pool, connection_pool, create_engine
 from redshift_ephemeral.local import LocalStack
-from redshift_ephemeral.pools import async_connection_pool, connection_pool, create_engine
 from tests.e2e.conftest import run_cli
 from tests.e2e.fake_server import HostileServer
 

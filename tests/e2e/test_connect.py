@@ -18,9 +18,9 @@ import trustme
 
 from redshift_ephemeral import DatabaseConnectionError
 from redshift_ephemeral.cache import CredentialCache
-from redshift_ephemeral.connections import connect, connect_async
+from redshift_ephemeral.db.connections import connect, connect_async
+from redshift_ephemeral.db.pools import async_connection_pool, connection_pool, create_engine
 from redshift_ephemeral.local import LocalStack
-from redshift_ephemeral.pools import async_connection_pool, connection_pool, create_engine
 from tests.e2e.conftest import uses_tls, wait_until_expired
 
 SEED_QUERY = "SELECT COUNT(*) FROM my_table"

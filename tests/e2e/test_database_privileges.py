@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from redshift_ephemeral.connections import is_login_refused
 from redshift_ephemeral.credentials import Credential
+from redshift_ephemeral.db.connections import is_login_refused
 from redshift_ephemeral.local import LocalStack
 from tests.e2e.conftest import user_policy
 

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy
 
 from redshift_ephemeral import AwsError, CredentialCache, CredentialSource, ThrottledError
-from redshift_ephemeral.identity import AwsClients
-from redshift_ephemeral.issuers import AwsIssuer
+from redshift_ephemeral.aws.identity import AwsClients
+from redshift_ephemeral.aws.issuers import AwsIssuer
+from redshift_ephemeral.db.pools import connection_pool, create_engine
 from redshift_ephemeral.local import LocalStack
-from redshift_ephemeral.pools import connection_pool, create_engine
 from tests.conftest import FakeClock
 from tests.e2e.conftest import count_rows
 

@@ -20,8 +20,8 @@ import psycopg2
 import pytest
 
 from redshift_ephemeral.cache import CredentialCache
-from redshift_ephemeral.connections import is_login_refused, open_driver_connection
 from redshift_ephemeral.credentials import Credential
+from redshift_ephemeral.db.connections import is_login_refused, open_driver_connection
 from redshift_ephemeral.local import LocalStack
 from redshift_ephemeral.local.postgres import ServerAccount
 from tests.e2e.conftest import wait_until_expired

@@ -27,7 +27,7 @@ def _step(number: int, text: str) -> None:
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from .. import connect_to_redshift, generate_redshift_credentials
-    from ..extras import optional
+    from .._extras import optional
 
     with optional("local"):
         import psycopg2

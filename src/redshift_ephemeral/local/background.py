@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..private_files import PRIVATE_FILE_MODE, private_directory, read_private
+from .._private_files import PRIVATE_FILE_MODE, private_directory, read_private
 from .processes import is_same_process, signal_exactly, start_time, wait_gone
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from ..private_files import read_private, write_private
+from .._private_files import read_private, write_private
 from .certificates import StackCertificates
 from .emulator import Emulator
 from .passwords import IssuedPasswords

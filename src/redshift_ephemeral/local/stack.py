@@ -265,7 +265,7 @@ class LocalStack:
 def check_prerequisites() -> None:
     """Fail fast, naming what to install, before spawning anything: the ``local`` extra's
     packages and PostgreSQL's server binaries."""
-    from ..extras import require_installed
+    from .._extras import require_installed
     from .postgres import find_bindir
 
     require_installed("local", "moto", "werkzeug", "trustme", "psycopg")
