@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 import botocore.session
 from botocore.config import Config
@@ -25,7 +26,7 @@ from botocore.credentials import (
     DeferredRefreshableCredentials,
 )
 from botocore.exceptions import NoCredentialsError
-from botocore.utils import JSONFileCache
+from botocore.utils import JSONFileCache, is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
 from .errors import ConfigurationError
 
@@ -67,6 +68,27 @@ class RoleToAssume:
         return args
 
 
+def validate_endpoint_url(url: str) -> str:
+    """An AWS endpoint URL as botocore accepts it (http or https, a valid host, an optional
+    port), checked before any client is built."""
+    parts = urlsplit(url) if url.isprintable() else None
+    try:
+        port_ok = parts is not None and (parts.port is None or parts.port > 0)
+    except ValueError:  # a port that is no number or out of range
+        port_ok = False
+    if not (
+        parts is not None
+        and port_ok
+        and parts.scheme in ("http", "https")
+        and (is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url))
+    ):
+        raise ConfigurationError(
+            f"Invalid endpoint URL {url!r}: expected http(s)://host[:port], such as "
+            "https://redshift.us-east-1.amazonaws.com or the local stack's URL."
+        )
+    return url
+
+
 @dataclass(frozen=True)
 class AwsIdentity:
     """How to obtain AWS credentials. Holds no secret: only where to find them."""
@@ -89,6 +111,8 @@ class AwsIdentity:
             raise ConfigurationError(
                 f"Invalid retry mode {self.retry_mode!r}: use 'standard' or 'adaptive'."
             )
+        if self.endpoint_url is not None:
+            validate_endpoint_url(self.endpoint_url)
 
     @property
     def cache_key(self) -> tuple[object, ...]:

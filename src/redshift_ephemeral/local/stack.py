@@ -324,6 +324,8 @@ def background_info() -> dict[str, Any] | None:
 
 
 def _alive(pid: int) -> bool:
+    if pid <= 1:  # a corrupt state file: 0 and -1 are process groups, 1 is init - never ours
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
