@@ -16,6 +16,7 @@ import trustme
 
 from redshift_ephemeral.local import LocalStack
 from tests.e2e.conftest import CLI, run_cli
+from tests.unit.test_exec import REPORTING_CHILD, sigint_is_ignored
 
 
 @pytest.fixture
@@ -128,7 +129,7 @@ def test_exec_gives_libpq_variables_and_removes_the_passfile(env: dict[str, str]
     assert password_var == "no password variable"
     assert libpq == "IAM:alice verify-full"
     assert not Path(passfile).exists()
-    assert not Path(passfile).parent.exists()
+    assert Path(passfile).parent.name == "passfiles"  # the per-user directory stays
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -157,11 +158,58 @@ def test_exec_forwards_signals_and_removes_the_passfile(
         process.send_signal(signum)
         assert process.wait(timeout=30) == 128 + signum
         assert not passfile.exists()
-        assert not passfile.parent.exists()
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_exec_forwards_sigint_it_inherited_as_ignored(env: dict[str, str]) -> None:
+    """A CI runner starting jobs with SIGINT ignored (``&`` in a script, nohup): the child
+    still gets SIGINT with its default action, and it reaches the child."""
+    process = subprocess.Popen(
+        [CLI, "exec", "--db-user", "alice", "--", *REPORTING_CHILD],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=_ignore_sigint,  # noqa: PLW1509 - the test's own child, no threads involved
+    )
+    try:
+        assert process.stdout is not None
+        assert not sigint_is_ignored(process.stdout.readline()), "the child ignores SIGINT"
+        passfile = Path(process.stdout.readline().strip())
+        assert passfile.exists()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 128 + signal.SIGINT
+        assert not passfile.exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.parametrize(
+    ("command", "code", "message"),
+    [
+        (["no-such-command-xyz"], 127, "command not found"),
+        (["/no/such/file"], 127, "no such file"),
+        (["/tmp"], 126, "is a directory"),
+        (["/etc/hostname"], 126, "not executable"),
+    ],
+)
+def test_exec_of_a_command_that_cannot_run_exits_as_a_shell_does(
+    env: dict[str, str], redshift_local: LocalStack, command: list[str], code: int, message: str
+) -> None:
+    before = redshift_local.calls().get("redshift:GetClusterCredentials", 0)
+    result = cli(env, "exec", "--db-user", "alice", "--", *command)
+    assert result.returncode == code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert redshift_local.calls().get("redshift:GetClusterCredentials", 0) == before
 
 
 def test_exec_inside_exec_is_refused(env: dict[str, str]) -> None:
