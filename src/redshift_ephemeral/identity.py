@@ -25,7 +25,7 @@ from botocore.credentials import (
     Credentials,
     DeferredRefreshableCredentials,
 )
-from botocore.exceptions import NoCredentialsError
+from botocore.exceptions import NoCredentialsError, ProfileNotFound
 from botocore.utils import JSONFileCache, is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
 from .errors import ConfigurationError
@@ -182,7 +182,15 @@ class AwsClients:
     def session(self) -> BotocoreSession:
         with self._lock:
             if self._session is None:
-                self._session = self._build_session()
+                try:
+                    self._session = self._build_session()
+                except ProfileNotFound as error:
+                    # Here, not only around AWS calls: the region and a role's source
+                    # credentials are read from the profile before any call is made.
+                    raise ConfigurationError(
+                        f"AWS profile not found: {error}. List your profiles with `aws "
+                        "configure list-profiles`, or drop --profile."
+                    ) from None
             return self._session
 
     def region(self, wanted: str | None = None) -> str | None:

@@ -202,14 +202,18 @@ def _plain(text: str) -> str:
 
 
 def _plain_text(option: Option, value: object, origin: str) -> object:
-    """Refuse control characters (NUL, line breaks, escapes) and unpaired surrogates in a
-    text value: no name, path, URL or profile contains one, and NUL cannot even reach the
-    operating system."""
+    """Refuse blank text, control characters (NUL, line breaks, escapes) and unpaired
+    surrogates in a text value: no name, path, URL or profile is blank or contains one (a
+    blank one would silently mean "the default"), and NUL cannot even reach the system."""
     texts = value if isinstance(value, list) else [value]
     for text in texts:
-        if isinstance(text, str) and any(
-            unicodedata.category(char) in ("Cc", "Cs") for char in text
-        ):
+        if not isinstance(text, str):
+            continue
+        if not text.strip():
+            raise ConfigurationError(
+                f"Invalid value for {origin}: it is empty. Give a value or leave it out."
+            )
+        if any(unicodedata.category(char) in ("Cc", "Cs") for char in text):
             raise ConfigurationError(
                 f"Invalid value for {origin}: {text!r} contains a control character. Remove it."
             )
@@ -241,7 +245,7 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, A
         {
             o.dest: _plain_text(o, _from_environment(o, environ[o.env]), o.env)
             for o in OPTIONS
-            if o.env in environ
+            if environ.get(o.env)  # an empty variable counts as unset, as in a shell
         },
         _config_layer(config, getattr(args, "target", None)),
     ]
