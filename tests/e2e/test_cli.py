@@ -193,19 +193,24 @@ def test_exec_forwards_sigint_it_inherited_as_ignored(env: dict[str, str]) -> No
 
 
 @pytest.mark.parametrize(
-    ("command", "code", "message"),
+    "case",
     [
-        (["no-such-command-xyz"], 127, "command not found"),
-        (["/no/such/file"], 127, "no such file"),
-        (["/tmp"], 126, "is a directory"),
-        (["/etc/hostname"], 126, "not executable"),
+        ("no-such-command-xyz", 127, "command not found"),
+        ("/no/such/file", 127, "no such file"),
+        ("/tmp", 126, "is a directory"),
+        ("NOT_EXECUTABLE", 126, "not executable"),
     ],
 )
 def test_exec_of_a_command_that_cannot_run_exits_as_a_shell_does(
-    env: dict[str, str], redshift_local: LocalStack, command: list[str], code: int, message: str
+    env: dict[str, str], redshift_local: LocalStack, tmp_path: Path, case: tuple[str, int, str]
 ) -> None:
+    command, code, message = case
+    if command == "NOT_EXECUTABLE":
+        command = str(tmp_path / "script.sh")
+        Path(command).write_text("#!/bin/sh\n")
+        Path(command).chmod(0o644)
     before = redshift_local.calls().get("redshift:GetClusterCredentials", 0)
-    result = cli(env, "exec", "--db-user", "alice", "--", *command)
+    result = cli(env, "exec", "--db-user", "alice", "--", command)
     assert result.returncode == code
     assert message in result.stderr
     assert "Traceback" not in result.stderr
