@@ -508,3 +508,16 @@ def test_every_option_is_reachable_from_flags_environment_and_config() -> None:
     flags = {flag for action in parser._actions for flag in action.option_strings}
     assert {option.flag for option in OPTIONS} <= flags
     assert len({option.env for option in OPTIONS}) == len(OPTIONS)
+
+
+@settings(max_examples=100, deadline=None)
+@given(argv_text.filter(lambda name: not name.startswith("-")))
+def test_any_target_name_ends_in_a_documented_way(name: str) -> None:
+    with tempfile.TemporaryDirectory() as config_home:
+        path = Path(config_home) / "redshift-ephemeral" / "config.toml"
+        path.parent.mkdir()
+        path.write_text('[targets.t]\ncluster_id = "demo"\n', encoding="utf-8")
+        code, stderr, operations = run_hermetic(["creds", name], {"XDG_CONFIG_HOME": config_home})
+    assert_documented_outcome(code, stderr)
+    if name not in ("t", ""):
+        assert (code, operations) == (2, [])

@@ -141,7 +141,7 @@ def load_named_target(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     if document is None:
         raise ConfigurationError(
             f"Target {name!r} is not defined: {path} does not exist. Create it with a "
-            f"[targets.{name}] table, or give --cluster-id / --workgroup."
+            f"[targets.{_plain(name)}] table, or give --cluster-id / --workgroup."
         )
     targets = document.get("targets", {})
     table = targets.get(name) if isinstance(targets, dict) else None
