@@ -175,8 +175,19 @@ class Emulator:
             return self._control(environ, start_response, path[len(CONTROL_PREFIX) :])
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         call = self._parse(environ, body)
+        if path != "/":
+            # Every emulated API lives at "/"; moto's own paths (/moto-api/: its state with
+            # every secret key, reset, seeding) must never be reachable.
+            return self._fault(call, unknown_operation(call.service, path), start_response)
         if call.access_key == "" and call.operation in UNSIGNED_OPERATIONS:
-            return self._pass_to_moto(environ, body, start_response)
+            # AWS takes these unsigned, trusting the identity provider's token instead; the
+            # stack trusts no identity provider, so no token can be valid here.
+            denied = access_denied(
+                call.service,
+                f"Not authorized to perform sts:{call.operation}: the local stack trusts no "
+                "identity provider.",
+            )
+            return self._fault(call, denied, start_response)
         with self._lock:
             self.calls[call.action] += 1
             knobs = Knobs(**asdict(self.knobs))
