@@ -279,3 +279,13 @@ def test_a_running_query_can_be_cancelled(redshift_local: LocalStack, driver: st
         timer.join()
     finally:
         connection.close()
+
+
+def test_a_password_opens_only_the_database_it_was_issued_for(redshift_local: LocalStack) -> None:
+    """Redshift ties a password to the DbName it was issued for."""
+    credential = redshift_local.source(db_user="alice", database="dev").get()
+    with psycopg.connect(**credential.psycopg_kwargs()) as connection:
+        assert connection.execute("SELECT current_database()").fetchone() == ("dev",)
+    for other in ("postgres", "template1"):
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(**{**credential.psycopg_kwargs(), "dbname": other})

@@ -344,11 +344,13 @@ class Emulator:
         duration: int,
         knobs: Knobs,
         *,
+        database: str | None,
         create_login: bool = True,
     ) -> tuple[str, datetime]:
-        """A password for ``login``; unless ``create_login`` is false (the user does not
-        exist: AWS answers, the login fails), the login role gets its memberships and the
-        Redshift endpoint learns the password."""
+        """A password for ``login``, good for ``database`` only (any database if None, as
+        AWS does without DbName); unless ``create_login`` is false (the user does not exist:
+        AWS answers, the login fails), the login role gets its memberships and the Redshift
+        endpoint learns the password."""
         password = _new_password()
         expiration = datetime.now(UTC) + timedelta(seconds=duration * knobs.time_scale)
         if create_login:
@@ -359,7 +361,7 @@ class Emulator:
                 # answers and the login fails.
                 logger.warning("no login role for %s: %s", login, error)
             else:
-                self._passwords.add(login, password, expiration)
+                self._passwords.add(login, password, expiration, database)
         with self._lock:
             self.issued_passwords.append(password)
         return password, expiration
@@ -407,7 +409,13 @@ class Emulator:
         # A DbUser that is not a database user (unknown without AutoCreate, or a group, a
         # system role, the administrator): AWS still answers; the login then fails.
         password, expiration = self._issue(
-            login, user, groups, duration, knobs, create_login=exists or created
+            login,
+            user,
+            groups,
+            duration,
+            knobs,
+            database=database,
+            create_login=exists or created,
         )
         return {"DbUser": login, "DbPassword": password, "Expiration": expiration}
 
@@ -427,7 +435,9 @@ class Emulator:
         self._cluster(call, cluster_id)
         if database is not None:
             self._require_database(call, database)
-        login, password, expiration, next_refresh = self._issue_to_caller(call, duration, knobs)
+        login, password, expiration, next_refresh = self._issue_to_caller(
+            call, duration, knobs, database
+        )
         return {
             "DbUser": login,
             "DbPassword": password,
@@ -523,12 +533,14 @@ class Emulator:
             raise invalid_parameter(call.service, str(error)) from None
 
     def _issue_to_caller(
-        self, call: Call, duration: int, knobs: Knobs
+        self, call: Call, duration: int, knobs: Knobs, database: str | None
     ) -> tuple[str, str, datetime, datetime]:
         """Identity mode: the login is the caller's IAM identity, with the privileges of the
         database user of the same name. Returns login, password, expiration, next refresh."""
         login = login_name_for(self._principal(call))
-        password, expiration = self._issue(login, login.split(":", 1)[1], (), duration, knobs)
+        password, expiration = self._issue(
+            login, login.split(":", 1)[1], (), duration, knobs, database=database
+        )
         next_refresh = expiration - (expiration - datetime.now(UTC)) / 4
         return login, password, expiration, next_refresh
 
@@ -672,7 +684,9 @@ class Emulator:
         self._workgroup_named(name)
         if database is not None:
             self._require_database(call, database)
-        login, password, expiration, next_refresh = self._issue_to_caller(call, duration, knobs)
+        login, password, expiration, next_refresh = self._issue_to_caller(
+            call, duration, knobs, database
+        )
         return {
             "dbUser": login,
             "dbPassword": password,
