@@ -100,7 +100,8 @@ def translate(
             f"The server's TLS certificate is not for {credential.host!r} "
             f"(sslmode={credential.sslmode}). Connect by the name on the certificate (the "
             "cluster's endpoint; through a tunnel, map that name to the tunnel in "
-            "/etc/hosts), or use sslmode=verify-ca."
+            "/etc/hosts). Do not switch to verify-ca: with Amazon's roots it would accept any "
+            "server with an Amazon-issued certificate."
         )
     elif _matches(text, _UNTRUSTED):
         message = (
