@@ -48,13 +48,20 @@ def aws_error(
 ) -> tuple[str, float]:
     """Run a call that must fail with a service error; returns stderr and how long it took."""
     started = time.monotonic()
+    # Its stdout is not scanned: a call that wrongly succeeds may print a password, and fails
+    # here without showing it.
     if env is None:
-        result = aws(client, *args, user=user)
+        result = aws(client, *args, user=user, password_in_stdout=True)
     else:
-        result = client.run(["aws", *args, "--output", "json"], environment=env, timeout=120)
+        result = client.run(
+            ["aws", *args, "--output", "json"],
+            environment=env,
+            timeout=120,
+            password_in_stdout=True,
+        )
     elapsed = time.monotonic() - started
     code, stderr = result.returncode, result.stderr  # a failure shows these, never stdout
-    assert code == ERROR_EXIT, stderr
+    assert code == ERROR_EXIT, f"exit {code}, stdout of {len(result.stdout)} characters"
     assert "An error occurred (" in stderr  # the service's error, parsed
     assert "<html" not in stderr.lower()
     assert elapsed < AT_ONCE_SECONDS, f"took {elapsed:.1f} s: retried?"
