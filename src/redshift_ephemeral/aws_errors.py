@@ -72,6 +72,7 @@ EXPIRED_IDENTITY_CODES = frozenset(
         "UnrecognizedClientException",
         "RequestExpired",
         "SignatureDoesNotMatch",
+        "InvalidSignatureException",
         "InvalidAccessKeyId",
     }
 )

@@ -1,13 +1,21 @@
 """Least-privilege IAM: the resource ARNs each credential call touches, and the policy
-document that grants exactly those. Pure."""
+document that grants exactly those. Pure.
+
+What AWS authorises (API reference, GetClusterCredentials): the call on the ``dbuser``, the
+``dbname`` and each ``dbgroup``; ``redshift:JoinGroup`` on each ``dbgroup``;
+``redshift:CreateClusterUser`` on the ``dbuser`` when AutoCreate is true.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from .errors import ConfigurationError
 from .targets import CredentialRequest, Deployment, Operation
 
 DEFAULT_DATABASE = "dev"
+_ROLE_ID = re.compile(r"AROA[A-Z0-9]{4,124}")
 
 
 def _partition(region: str) -> str:
@@ -62,22 +70,68 @@ def uses_discovery(request: CredentialRequest) -> bool:
     return target.host is None and target.custom_domain is None
 
 
-def policy_document(request: CredentialRequest, region: str, account: str) -> dict[str, Any]:
-    """The least-privilege IAM policy for this request."""
+SELF_SERVICE_DB_USER = "${redshift:DbUser}"
+
+
+def policy_document(
+    request: CredentialRequest,
+    region: str,
+    account: str,
+    *,
+    self_service_role_id: str | None = None,
+) -> dict[str, Any]:
+    """The least-privilege IAM policy for this request.
+
+    ``self_service_role_id``: AWS's self-service pattern instead of the one database user -
+    any session of the role with that unique id (``AROA…``) may get credentials as the
+    database user named like its session, and no other: ``dbuser:<cluster>/${redshift:DbUser}``
+    under the condition ``aws:userid`` = ``<role id>:${redshift:DbUser}``.
+    """
+    resources = credential_resources(request, region, account)
+    condition: dict[str, Any] | None = None
+    if self_service_role_id is not None:
+        if request.operation is not Operation.GET_CLUSTER_CREDENTIALS:
+            raise ConfigurationError(
+                "--self-service applies to a named database user (--db-user): with the IAM "
+                "identity modes the database user already is the caller."
+            )
+        if not _ROLE_ID.fullmatch(self_service_role_id):
+            raise ConfigurationError(
+                f"Invalid role id {self_service_role_id!r}: a role's unique id starts with "
+                "'AROA' (aws iam get-role --role-name NAME --query Role.RoleId)."
+            )
+        dbuser = resources[0].rsplit("/", 1)[0] + "/" + SELF_SERVICE_DB_USER
+        resources = [dbuser, *resources[1:]]
+        condition = {
+            "StringEquals": {"aws:userid": f"{self_service_role_id}:{SELF_SERVICE_DB_USER}"}
+        }
     statement: dict[str, Any] = {
         "Sid": "IssueDatabasePassword",
         "Effect": "Allow",
         "Action": request.operation.action,
-        "Resource": credential_resources(request, region, account),
+        "Resource": resources,
     }
+    if condition is not None:
+        statement["Condition"] = condition
     statements = [statement]
     if request.auto_create:
+        create: dict[str, Any] = {
+            "Sid": "AutoCreateDatabaseUser",
+            "Effect": "Allow",
+            "Action": "redshift:CreateClusterUser",
+            "Resource": resources[0],
+        }
+        if condition is not None:
+            create["Condition"] = condition
+        statements.append(create)
+    groups = [arn for arn in resources if ":dbgroup:" in arn]
+    if groups:
         statements.append(
             {
-                "Sid": "AutoCreateDatabaseUser",
+                "Sid": "JoinDatabaseGroups",
                 "Effect": "Allow",
-                "Action": "redshift:CreateClusterUser",
-                "Resource": credential_resources(request, region, account)[0],
+                "Action": "redshift:JoinGroup",
+                "Resource": groups,
             }
         )
     if uses_discovery(request):

@@ -3,12 +3,15 @@ through the package's own pytest plugin fixtures (``redshift_local``)."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import subprocess
 import sys
 import time
 import traceback
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ import pytest
 
 from redshift_ephemeral.credentials import Credential
 from redshift_ephemeral.errors import RedshiftEphemeralError
+from redshift_ephemeral.local import LocalStack, seed
 
 CLI = str(Path(sys.executable).parent / "redshift-ephemeral")
 LEAK_SCAN_TEST = "test_no_issued_password_appears_in_any_output"
@@ -69,6 +73,40 @@ def count_rows(driver: str, credential: Credential) -> int:
         return int(row[0])
     finally:
         connection.close()
+
+
+@pytest.fixture
+def env(redshift_local: LocalStack, tmp_path: Path) -> dict[str, str]:
+    """What `eval "$(redshift-ephemeral local env)"` gives a shell, and a private config."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "REDSHIFT_EPHEMERAL_", "PG"))
+    }
+    return clean | redshift_local.environment() | {"XDG_CONFIG_HOME": str(tmp_path)}
+
+
+def iam_admin(stack: LocalStack) -> Any:
+    """An IAM client as the stack's administrator: what a test uses to change policies."""
+    return stack.session(seed.ADMIN_USER).client("iam", endpoint_url=stack.endpoint_url)
+
+
+@contextmanager
+def denied(
+    stack: LocalStack, action: str, *, user: str = seed.READER_USER, resource: str = "*"
+) -> Iterator[None]:
+    """An explicit Deny of ``action`` attached to the IAM user for the duration, through the
+    IAM API, as an administrator would in AWS."""
+    iam = iam_admin(stack)
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": action, "Resource": resource}],
+    }
+    iam.put_user_policy(UserName=user, PolicyName="test-deny", PolicyDocument=json.dumps(document))
+    try:
+        yield
+    finally:
+        iam.delete_user_policy(UserName=user, PolicyName="test-deny")
 
 
 # -- leak scan: everything the e2e and CLI tests saw, searched at the end (test_leak_scan) --

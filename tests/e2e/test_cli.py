@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,18 +14,7 @@ import pytest
 import trustme
 
 from redshift_ephemeral.local import LocalStack
-from tests.e2e.conftest import CLI, run_cli, stack_bundle
-
-
-@pytest.fixture
-def env(redshift_local: LocalStack, tmp_path: Path) -> dict[str, str]:
-    """What `eval "$(redshift-ephemeral local env)"` gives a shell, and a private config."""
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "REDSHIFT_EPHEMERAL_", "PG"))
-    }
-    return clean | redshift_local.environment() | {"XDG_CONFIG_HOME": str(tmp_path)}
+from tests.e2e.conftest import CLI, denied, run_cli, stack_bundle
 
 
 def cli(env: dict[str, str], *args: str, logs: bool = True) -> subprocess.CompletedProcess[str]:
@@ -232,8 +220,8 @@ def failing_check(stdout: str) -> str:
 def test_doctor_names_the_denied_permission(
     env: dict[str, str], redshift_local: LocalStack
 ) -> None:
-    redshift_local.set_knobs(deny=[{"action": "redshift:GetClusterCredentials"}])
-    result = cli(env, "doctor", "--db-user", "alice")
+    with denied(redshift_local, "redshift:GetClusterCredentials"):
+        result = cli(env, "doctor", "--db-user", "alice")
     assert result.returncode == 3
     line = failing_check(result.stdout)
     assert "permission" in line
@@ -293,7 +281,11 @@ def test_policy_is_valid_json_with_the_right_actions_and_arns(
     assert "123456789012" in arns
     for resource in resources:
         assert resource in arns
-    discovery = {statement["Action"] for statement in document["Statement"][1:]}
+    discovery = {
+        statement["Action"]
+        for statement in document["Statement"]
+        if statement["Sid"].startswith("Discover")
+    }
     expected = (
         "redshift-serverless:GetWorkgroup" if "--workgroup" in args else "redshift:DescribeClusters"
     )
@@ -303,15 +295,14 @@ def test_policy_is_valid_json_with_the_right_actions_and_arns(
 def test_exit_codes_and_tracebacks(env: dict[str, str], redshift_local: LocalStack) -> None:
     assert cli(env, "creds", "--nonsense", logs=False).returncode == 2
     assert cli(env, "creds", "--db-user", "alice", "--duration", "60", logs=False).returncode == 2
-    redshift_local.set_knobs(deny=[{"action": "redshift:GetClusterCredentials"}])
-    denied = cli(env, "creds", "--db-user", "alice", logs=False)
-    assert denied.returncode == 3
-    assert "Traceback" not in denied.stderr
-    assert len(denied.stderr.strip().splitlines()) <= 2
-    debug = cli(env, "--debug", "creds", "--db-user", "alice")
+    with denied(redshift_local, "redshift:GetClusterCredentials"):
+        refused = cli(env, "creds", "--db-user", "alice", logs=False)
+        debug = cli(env, "--debug", "creds", "--db-user", "alice")
+    assert refused.returncode == 3
+    assert "Traceback" not in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) <= 2
     assert debug.returncode == 3
     assert "Traceback" in debug.stderr
-    redshift_local.set_knobs(deny=[])
     unreachable = cli(
         env,
         "query",

@@ -10,6 +10,7 @@ import psycopg2
 import pytest
 
 from redshift_ephemeral.local import LocalStack
+from redshift_ephemeral.secret import Secret
 from redshift_ephemeral.targets import Operation
 from tests.e2e.conftest import connect, count_rows, wait_until_expired
 
@@ -65,7 +66,7 @@ def test_password_is_refused_by_the_server_after_its_time_scaled_expiry(
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_wrong_password_is_refused(redshift_local: LocalStack, driver: str) -> None:
     credential = redshift_local.source(db_user="alice").get()
-    wrong = dataclasses.replace(credential, password=credential.password[::-1])
+    wrong = dataclasses.replace(credential, password=Secret(credential.password.reveal()[::-1]))
     with pytest.raises(REFUSED, match="password authentication failed"):
         connect(driver, wrong)
 

@@ -1,4 +1,4 @@
-"""The emulator's knobs: throttling, denied actions, outage, latency, call counts."""
+"""The emulator's knobs: throttling, outage, latency, call counts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from redshift_ephemeral import AccessDeniedError, AwsError, TargetNotFoundError
+from redshift_ephemeral import AwsError, TargetNotFoundError
 from redshift_ephemeral.local import LocalStack
 
 
@@ -25,30 +25,6 @@ def test_half_the_calls_throttled_are_absorbed_by_botocores_retries(
     received = calls["redshift:GetClusterCredentials"] + calls["redshift:DescribeClusters"]
     assert received > issued + 1  # throttled answers were retried
     assert calls["redshift:GetClusterCredentials"] >= issued
-
-
-def test_access_denied_names_principal_action_and_resource(redshift_local: LocalStack) -> None:
-    redshift_local.set_knobs(
-        deny=[{"principal": "*:user/alice", "action": "redshift:GetClusterCredentials"}]
-    )
-    with pytest.raises(AccessDeniedError) as caught:
-        redshift_local.source(db_user="alice").get()
-    error = caught.value
-    assert error.action == "redshift:GetClusterCredentials"
-    assert error.principal == "arn:aws:iam::123456789012:user/alice"
-    assert error.resource == "arn:aws:redshift:us-east-1:123456789012:dbuser:demo-cluster/alice"
-    assert "redshift-ephemeral policy" in str(error)
-    # bob is not denied
-    assert redshift_local.source(db_user="bob", iam_user="bob").get().user == "IAM:bob"
-
-
-def test_denied_serverless_call_is_access_denied_too(redshift_local: LocalStack) -> None:
-    redshift_local.set_knobs(deny=[{"action": "redshift-serverless:GetCredentials"}])
-    with pytest.raises(AccessDeniedError) as caught:
-        redshift_local.source(workgroup="demo-workgroup").get()
-    assert caught.value.action == "redshift-serverless:GetCredentials"
-    assert caught.value.resource is not None
-    assert ":workgroup/" in caught.value.resource
 
 
 def test_unknown_cluster_is_not_found_with_region_and_account(redshift_local: LocalStack) -> None:

@@ -278,10 +278,23 @@ def test_throttling_left_after_retries_is_a_clear_error(
         AwsIssuer(clients).issue(CredentialRequest(target, db_user="alice"))
 
 
-def test_expired_token_says_how_to_log_in(clients: AwsClients, redshift: Stubber) -> None:
+@pytest.mark.parametrize(
+    "code",
+    [
+        "ExpiredToken",
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "InvalidSignatureException",
+        "UnrecognizedClientException",
+        "ExpiredTokenException",
+    ],
+)
+def test_rejected_aws_credentials_say_how_to_log_in(
+    clients: AwsClients, redshift: Stubber, code: str
+) -> None:
     redshift.add_client_error(
         "get_cluster_credentials",
-        service_error_code="ExpiredToken",
+        service_error_code=code,
         http_status_code=400,
         service_message="The token has expired",
     )

@@ -3,6 +3,11 @@ on exactly the dbuser / dbname / dbgroup resources it needs, and DescribeCluster
 GetWorkgroup when the endpoint is discovered.
 
   redshift-ephemeral policy --cluster-id analytics --db-user alice --region eu-west-1
+  redshift-ephemeral policy --cluster-id analytics --db-user x --self-service --role-id AROA…
+
+``--self-service`` prints AWS's self-service pattern: every session of one role may get
+credentials as the database user named like its session (``${redshift:DbUser}`` under an
+``aws:userid`` condition), so one policy serves every federated user.
 """
 
 from __future__ import annotations
@@ -11,14 +16,28 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from .options import add_target_arguments, resolve
+
+if TYPE_CHECKING:
+    from ..source import CredentialSource
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
     parser.add_argument(
         "--account", help="AWS account id (default: your identity's, from sts:GetCallerIdentity)"
+    )
+    parser.add_argument(
+        "--self-service",
+        action="store_true",
+        help="any session of a role as the database user named like the session "
+        "(${redshift:DbUser} with an aws:userid condition)",
+    )
+    parser.add_argument(
+        "--role-id",
+        help="the role's unique id (AROA…) for --self-service (default: your current role's)",
     )
 
 
@@ -56,6 +75,28 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             "pass --account",
             file=sys.stderr,
         )
-    document = policy_document(request, region or "*", account or "*")
+    role_id = args.role_id
+    if args.self_service and role_id is None:
+        role_id = _current_role_id(source)
+    document = policy_document(
+        request,
+        region or "*",
+        account or "*",
+        self_service_role_id=role_id if args.self_service else None,
+    )
     print(json.dumps(document, indent=2))
     return 0
+
+
+def _current_role_id(source: CredentialSource) -> str:
+    """The unique id of the role the caller is a session of (its user id: ``AROA…:session``)."""
+    from ..errors import ConfigurationError
+    from ..issuers import issuer_for
+
+    user_id = str(issuer_for(source.identity).clients.sts().get_caller_identity()["UserId"])
+    if ":" not in user_id:
+        raise ConfigurationError(
+            "--self-service needs a role: you are signed in as an IAM user. Pass --role-id "
+            "(aws iam get-role --role-name NAME --query Role.RoleId)."
+        )
+    return str(user_id.split(":", 1)[0])

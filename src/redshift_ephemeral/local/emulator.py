@@ -8,16 +8,20 @@ WSGI layer in front of it answers what moto lacks or must do differently:
   GetCredentials), whose passwords become real PostgreSQL logins (``roles.py``);
 * redshift-serverless CreateWorkgroup / GetWorkgroup (JSON protocol);
 * endpoints rewritten to the local PostgreSQL server;
-* knobs for tests and benchmarks: time scale, latency, throttling, denied actions, outage,
-  call counts and a record of issued passwords.
+* AWS authentication and authorization for every call, moto's included: SigV4 against the
+  keys of IAM users and STS sessions (``sigv4.py``, ``identities.py``), then the caller's
+  identity-based policies (``iam_policy.py``) on the action and resource ARNs AWS uses;
+* STS AssumeRole (trust policy, missing roles, time-scaled sessions) and custom domain names;
+* AWS's unknown-operation error for anything neither this layer nor moto implements;
+* knobs for tests and benchmarks: time scale, latency, throttling, outage, call counts and a
+  record of issued passwords.
 
-Errors have AWS's codes and shapes (query/XML for redshift and sts, JSON for
+Errors have AWS's codes and shapes (query/XML for redshift, sts and iam, JSON for
 redshift-serverless), so botocore raises what it would raise against AWS.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import io
 import json
 import logging
@@ -30,19 +34,35 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+from . import validation
+from .assume_role import assume_role
+from .faults import JSON_SERVICES, AwsFault, access_denied, invalid_parameter, unknown_operation
+from .iam_policy import (
+    AuthorizationRequest,
+    Decision,
+    denial_message,
+    evaluate,
+)
+from .identities import Identities, Identity
+from .passthrough import UNAUTHORIZED_ACTIONS, moto_implements, resource_for
 from .roles import LoginRoles
+from .sigv4 import AuthenticationError, Authorization, ReceivedRequest, verify
+from .wire import Members, xml_elements
 
 logger = logging.getLogger(__name__)
 
 ACCOUNT_ID = "123456789012"
 REDSHIFT_XMLNS = "http://redshift.amazonaws.com/doc/2012-12-01/"
 STS_XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
+IAM_XMLNS = "https://iam.amazonaws.com/doc/2010-05-08/"
+# Signed by no one, as in AWS (the token in the request is the credential).
+UNSIGNED_OPERATIONS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
 CONTROL_PREFIX = "/_local/"
 _CREDENTIAL_SCOPE = re.compile(
     r"Credential=(?P<key>[^/]+)/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/"
@@ -61,9 +81,6 @@ class Knobs:
     time_scale: float = 1.0  # 1/300: a 900 s password lasts 3 s (Expiration and VALID UNTIL)
     latency_seconds: float = 0.0  # added to every AWS call
     throttle_rate: float = 0.0  # share of calls answered with AWS's throttling error
-    deny: list[dict[str, str]] = field(
-        default_factory=list
-    )  # [{"principal": glob, "action": glob}]
     outage: bool = False  # every AWS call fails with 503 ServiceUnavailable
 
     def update(self, changes: dict[str, Any]) -> None:
@@ -76,21 +93,6 @@ class Knobs:
         if not 0 <= self.throttle_rate <= 1:
             raise ValueError("throttle_rate must be in [0, 1]")
 
-    def denies(self, principal: str, action: str) -> bool:
-        return any(
-            fnmatch.fnmatchcase(principal, rule.get("principal", "*"))
-            and fnmatch.fnmatchcase(action, rule.get("action", "*"))
-            for rule in self.deny
-        )
-
-
-class AwsFault(Exception):
-    """An error answered in the service's own wire format."""
-
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
-
 
 @dataclass(frozen=True)
 class Call:
@@ -99,14 +101,16 @@ class Call:
     params: dict[str, Any]
     access_key: str
     region: str
+    identity: Identity | None = None  # set once the signature is verified
 
     @property
     def action(self) -> str:
         return f"{self.service}:{self.operation}"
 
-
-def _timestamp_xml(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    @property
+    def caller(self) -> Identity:
+        assert self.identity is not None, "authenticated calls only"
+        return self.identity
 
 
 def _new_password() -> str:
@@ -135,6 +139,7 @@ class Emulator:
         postgres_host: str = "localhost",
         seed: int = 0,
         restart_postgres: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self._moto = moto_app
         self._roles = roles
@@ -146,6 +151,12 @@ class Emulator:
         self.calls: Counter[str] = Counter()
         self.issued_passwords: list[str] = []
         self._workgroups: dict[str, dict[str, Any]] = {}
+        self._namespaces: dict[str, dict[str, Any]] = {}
+        # custom domain name -> association, per API (provisioned and serverless)
+        self._cluster_domains: dict[str, dict[str, Any]] = {}
+        self._workgroup_domains: dict[str, dict[str, Any]] = {}
+        self.identities = Identities(ACCOUNT_ID)
+        self._clock = clock
         self._lock = threading.Lock()
         self._seed = seed
         self._random = random.Random(seed)  # noqa: S311 - throttling dice, not secrets
@@ -158,7 +169,7 @@ class Emulator:
             return self._control(environ, start_response, path[len(CONTROL_PREFIX) :])
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         call = self._parse(environ, body)
-        if call is None:
+        if call.access_key == "" and call.operation in UNSIGNED_OPERATIONS:
             return self._pass_to_moto(environ, body, start_response)
         with self._lock:
             self.calls[call.action] += 1
@@ -179,38 +190,41 @@ class Emulator:
                     "Rate exceeded",
                     400,
                 )
-            principal = self._principal(call)
-            if knobs.denies(principal, call.action):
-                raise AwsFault(
-                    "AccessDeniedException"
-                    if call.service == "redshift-serverless"
-                    else "AccessDenied",
-                    f"User: {principal} is not authorized to perform: {call.action} on "
-                    f"resource: {self._resource(call)} because no identity-based policy allows "
-                    f"the {call.action} action",
-                    403,
-                )
+            call = replace(call, identity=self._authenticate(environ, body))
             handler = getattr(self, f"_{call.service.replace('-', '_')}_{call.operation}", None)
             if handler is None:
+                if not moto_implements(call.service, call.operation):
+                    raise unknown_operation(call.service, call.operation)
+                if call.action not in UNAUTHORIZED_ACTIONS:
+                    self._authorize(call, call.action, self._moto_resource(call))
                 return self._pass_to_moto(environ, body, start_response)
             result = handler(call, knobs)
         except AwsFault as fault:
-            return self._fault(call, fault, start_response)
-        if call.service == "redshift":
-            return self._xml_result(call, result, start_response)
-        return self._json_result(result, start_response)
+            return self._fault(call, fault.for_service(call.service), start_response)
+        if call.service in JSON_SERVICES:
+            return self._json_result(result, start_response)
+        return self._xml_result(call, result, start_response)
 
     # -- parsing -----------------------------------------------------------------------------
 
-    def _parse(self, environ: dict[str, Any], body: bytes) -> Call | None:
-        scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-        if scope is None:
-            return None
-        service = scope["service"]
+    def _parse(self, environ: dict[str, Any], body: bytes) -> Call:
+        """Service, operation and parameters; an unsigned request has no access key (its
+        service is guessed from the protocol, for the error's format)."""
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if scope is not None:
+            service, access_key, region = scope["service"], scope["key"], scope["region"]
+        else:
+            service = "redshift-serverless" if target else "sts"
+            access_key, region = "", "us-east-1"
         if target:
             operation = target.rsplit(".", 1)[-1]
-            params = json.loads(body or b"{}")
+            try:
+                params = json.loads(body or b"{}")
+            except ValueError:
+                params = {}
+            if not isinstance(params, dict):
+                params = {}
         else:
             form = {key: values[-1] for key, values in parse_qs(body.decode()).items()}
             operation = form.pop("Action", "")
@@ -219,59 +233,91 @@ class Emulator:
             groups = [value for key, value in sorted(form.items()) if key.startswith("DbGroups.")]
             if groups:
                 params["DbGroups"] = groups
-        return Call(service, operation, params, scope["key"], scope["region"])
+        return Call(service, operation, params, access_key, region)
+
+    # -- authentication and authorization ---------------------------------------------------
+
+    def _authenticate(self, environ: dict[str, Any], body: bytes) -> Identity:
+        """The caller, once its SigV4 signature checks out against the key it names."""
+        try:
+            authorization = Authorization.parse(environ.get("HTTP_AUTHORIZATION"))
+            identity = self.identities.find(authorization.access_key_id)
+            verify(
+                ReceivedRequest.from_wsgi(environ, body),
+                authorization,
+                identity.key if identity is not None else None,
+                self._clock(),
+            )
+        except AuthenticationError as error:
+            raise AwsFault(error.code, error.message, error.status) from None
+        assert identity is not None
+        return identity
+
+    def _authorize(
+        self,
+        call: Call,
+        action: str,
+        resource: str,
+        context: dict[str, str] | None = None,
+    ) -> None:
+        """Raise AWS's AccessDenied unless the caller's identity-based policies allow
+        ``action`` on ``resource``."""
+        request = AuthorizationRequest(
+            action, resource, {**call.caller.context(), **(context or {})}
+        )
+        decision = evaluate(self.identities.policies(call.caller), request)
+        if decision is not Decision.ALLOW:
+            raise access_denied(call.service, denial_message(call.caller.arn, request, decision))
+
+    def _moto_resource(self, call: Call) -> str:
+        return resource_for(
+            call.service,
+            call.operation,
+            call.params,
+            region=call.region,
+            account=ACCOUNT_ID,
+            caller_arn=call.caller.arn,
+        )
 
     def _principal(self, call: Call) -> str:
-        from moto.sts.models import sts_backends
-
-        backend = sts_backends[ACCOUNT_ID]["aws"]
-        identity = backend.get_caller_identity(call.access_key, call.region)
-        return str(identity[1])
-
-    def _resource(self, call: Call) -> str:
-        p, region = call.params, call.region
-        prefix = f"arn:aws:redshift:{region}:{ACCOUNT_ID}"
-        cluster = p.get("ClusterIdentifier") or p.get("CustomDomainName") or "*"
-        if call.operation == "GetClusterCredentials":
-            return f"{prefix}:dbuser:{cluster}/{p.get('DbUser')}"
-        if call.operation == "GetClusterCredentialsWithIAM":
-            return f"{prefix}:dbname:{cluster}/{p.get('DbName') or 'dev'}"
-        if call.operation == "DescribeClusters":
-            return f"{prefix}:cluster:{cluster}"
-        if call.service == "redshift-serverless":
-            workgroup = self._workgroups.get(p.get("workgroupName", ""), {})
-            return str(
-                workgroup.get(
-                    "workgroupArn", f"arn:aws:redshift-serverless:{region}:{ACCOUNT_ID}:workgroup/*"
-                )
-            )
-        if call.operation == "AssumeRole":
-            return str(p.get("RoleArn", "*"))
-        return "*"
+        return call.caller.arn
 
     # -- redshift (query protocol) -----------------------------------------------------------
 
-    def _cluster(self, call: Call) -> Any:
+    def _cluster_id(self, call: Call) -> str:
+        """ClusterIdentifier, or the cluster its CustomDomainName is associated with."""
+        identifier = call.params.get("ClusterIdentifier")
+        domain = call.params.get("CustomDomainName")
+        if identifier and domain:
+            raise AwsFault(
+                "InvalidParameterCombination",
+                "Specify either ClusterIdentifier or CustomDomainName, not both.",
+            )
+        if domain:
+            with self._lock:
+                association = self._cluster_domains.get(domain)
+            if association is None:
+                raise AwsFault(
+                    "ClusterNotFound", f"No cluster is associated with custom domain {domain}.", 404
+                )
+            return str(association["ClusterIdentifier"])
+        if not identifier:
+            raise invalid_parameter(
+                call.service, "ClusterIdentifier or CustomDomainName is required."
+            )
+        return str(identifier)
+
+    def _cluster(self, call: Call, identifier: str) -> Any:
         from moto.redshift.models import redshift_backends
 
-        identifier = call.params.get("ClusterIdentifier")
-        if identifier is None:
-            raise AwsFault(
-                "ClusterNotFound",
-                f"Cluster for custom domain {call.params.get('CustomDomainName')} not found.",
-                404,
-            )
         clusters = redshift_backends[ACCOUNT_ID][call.region].clusters
         if identifier not in clusters:
             raise AwsFault("ClusterNotFound", f"Cluster {identifier} not found.", 404)
         return clusters[identifier]
 
-    @staticmethod
-    def _duration(value: Any, name: str = "DurationSeconds") -> int:
-        duration = int(value) if value is not None else 900
-        if not 900 <= duration <= 3600:
-            raise AwsFault("InvalidParameterValue", f"{name} must be between 900 and 3600 seconds.")
-        return duration
+    def _require_database(self, call: Call, database: str) -> None:
+        if not self._roles.database_exists(database):
+            raise invalid_parameter(call.service, f"Database {database} does not exist.")
 
     def _issue(
         self,
@@ -290,22 +336,45 @@ class Emulator:
         return password, expiration
 
     def _redshift_GetClusterCredentials(self, call: Call, knobs: Knobs) -> dict[str, Any]:
-        self._cluster(call)
-        p = call.params
-        user = p.get("DbUser")
-        if not user:
-            raise AwsFault("InvalidParameterValue", "DbUser is required.")
-        duration = self._duration(p.get("DurationSeconds"))
-        auto_create = str(p.get("AutoCreate", "false")).lower() == "true"
+        p, service = call.params, call.service
+        user = validation.db_user(service, p.get("DbUser"))
+        database = validation.db_name(service, p.get("DbName"))
+        groups = validation.db_groups(service, p.get("DbGroups", []))
+        duration = validation.duration(service, p.get("DurationSeconds"))
+        auto_create = validation.boolean(service, p.get("AutoCreate"), "AutoCreate")
+        cluster_id = self._cluster_id(call)
+        # What AWS authorises (API reference, GetClusterCredentials): the call on the dbuser,
+        # the dbname when given and each dbgroup; JoinGroup on each dbgroup; CreateClusterUser
+        # on the dbuser when AutoCreate is true. The condition keys name the request's values.
+        prefix = f"arn:aws:redshift:{call.region}:{ACCOUNT_ID}"
+        dbuser = f"{prefix}:dbuser:{cluster_id}/{user}"
+        dbgroups = [f"{prefix}:dbgroup:{cluster_id}/{group}" for group in groups]
+        needed = [("redshift:GetClusterCredentials", dbuser)]
+        if database is not None:
+            needed.append(
+                ("redshift:GetClusterCredentials", f"{prefix}:dbname:{cluster_id}/{database}")
+            )
+        needed += [("redshift:GetClusterCredentials", arn) for arn in dbgroups]
+        needed += [("redshift:JoinGroup", arn) for arn in dbgroups]
+        if auto_create:
+            needed.append(("redshift:CreateClusterUser", dbuser))
+        context = {"redshift:DbUser": user, "redshift:DurationSeconds": str(duration)}
+        if database is not None:
+            context["redshift:DbName"] = database
+        for action, resource in needed:
+            self._authorize(call, action, resource, context)
+        self._cluster(call, cluster_id)
+        if database is not None:
+            self._require_database(call, database)
         exists = self._roles.role_exists(user)
         if not exists and auto_create:
             self._roles.create_user(user)
-        prefix = "IAMA:" if auto_create and not exists else "IAM:"
-        login = prefix + user
+        # AWS: "IAMA:" whenever AutoCreate is true, whether or not the user existed.
+        login = ("IAMA:" if auto_create else "IAM:") + user
         # AutoCreate=false for an unknown user: AWS still answers; the login then fails.
         password, expiration = self._issue(
             login,
-            [user, *p.get("DbGroups", [])],
+            [user, *groups],
             duration,
             knobs,
             create_login=exists or auto_create,
@@ -313,8 +382,21 @@ class Emulator:
         return {"DbUser": login, "DbPassword": password, "Expiration": expiration}
 
     def _redshift_GetClusterCredentialsWithIAM(self, call: Call, knobs: Knobs) -> dict[str, Any]:
-        self._cluster(call)
-        duration = self._duration(call.params.get("DurationSeconds"))
+        p, service = call.params, call.service
+        database = validation.db_name(service, p.get("DbName"))
+        duration = validation.duration(service, p.get("DurationSeconds"))
+        cluster_id = self._cluster_id(call)
+        # Without DbName the password opens every database: the policy must allow them all.
+        resource = (
+            f"arn:aws:redshift:{call.region}:{ACCOUNT_ID}:dbname:{cluster_id}/{database or '*'}"
+        )
+        context = {"redshift:DurationSeconds": str(duration)}
+        if database is not None:
+            context["redshift:DbName"] = database
+        self._authorize(call, "redshift:GetClusterCredentialsWithIAM", resource, context)
+        self._cluster(call, cluster_id)
+        if database is not None:
+            self._require_database(call, database)
         login, password, expiration, next_refresh = self._issue_to_caller(call, duration, knobs)
         return {
             "DbUser": login,
@@ -322,6 +404,93 @@ class Emulator:
             "Expiration": expiration,
             "NextRefreshTime": next_refresh,
         }
+
+    def _redshift_CreateCustomDomainAssociation(self, call: Call, _: Knobs) -> dict[str, Any]:
+        p = call.params
+        domain = self._custom_domain(call, p.get("CustomDomainName"))
+        certificate = p.get("CustomDomainCertificateArn")
+        cluster_id = p.get("ClusterIdentifier")
+        if not certificate or not cluster_id:
+            raise invalid_parameter(
+                call.service, "CustomDomainCertificateArn and ClusterIdentifier are required."
+            )
+        self._authorize(
+            call,
+            call.action,
+            f"arn:aws:redshift:{call.region}:{ACCOUNT_ID}:cluster:{cluster_id}",
+        )
+        self._cluster(call, cluster_id)
+        association = {
+            "CustomDomainName": domain,
+            "CustomDomainCertificateArn": certificate,
+            "ClusterIdentifier": cluster_id,
+            "CustomDomainCertExpiryTime": datetime.now(UTC) + timedelta(days=365),
+        }
+        with self._lock:
+            if domain in self._cluster_domains:
+                raise AwsFault(
+                    "CustomCnameAssociationFault",
+                    f"Custom domain {domain} is already associated with a cluster.",
+                )
+            self._cluster_domains[domain] = association
+        return association
+
+    def _redshift_DescribeCustomDomainAssociations(self, call: Call, _: Knobs) -> dict[str, Any]:
+        self._authorize(call, call.action, "*")
+        domain = call.params.get("CustomDomainName")
+        certificate = call.params.get("CustomDomainCertificateArn")
+        with self._lock:
+            matching = [
+                association
+                for association in self._cluster_domains.values()
+                if domain in (None, association["CustomDomainName"])
+                and certificate in (None, association["CustomDomainCertificateArn"])
+            ]
+        if not matching and (domain or certificate):
+            raise AwsFault(
+                "CustomDomainAssociationNotFoundFault",
+                "An error occurred. The custom domain name couldn't be found.",
+                404,
+            )
+        by_certificate: dict[str, list[dict[str, Any]]] = {}
+        for association in matching:
+            by_certificate.setdefault(association["CustomDomainCertificateArn"], []).append(
+                association
+            )
+        return {
+            "Associations": Members(
+                "Association",
+                [
+                    {
+                        "CustomDomainCertificateArn": arn,
+                        "CustomDomainCertificateExpiryDate": group[0]["CustomDomainCertExpiryTime"],
+                        "CertificateAssociations": Members(
+                            "CertificateAssociation",
+                            [
+                                {
+                                    "CustomDomainName": a["CustomDomainName"],
+                                    "ClusterIdentifier": a["ClusterIdentifier"],
+                                }
+                                for a in group
+                            ],
+                        ),
+                    }
+                    for arn, group in by_certificate.items()
+                ],
+            )
+        }
+
+    @staticmethod
+    def _custom_domain(call: Call, value: Any) -> str:
+        from ..errors import ConfigurationError
+        from ..targets import validate_custom_domain
+
+        if not isinstance(value, str) or not value:
+            raise invalid_parameter(call.service, "A custom domain name is required.")
+        try:
+            return validate_custom_domain(value)
+        except ConfigurationError as error:
+            raise invalid_parameter(call.service, str(error)) from None
 
     def _issue_to_caller(
         self, call: Call, duration: int, knobs: Knobs
@@ -333,45 +502,84 @@ class Emulator:
         next_refresh = expiration - (expiration - datetime.now(UTC)) / 4
         return login, password, expiration, next_refresh
 
+    # -- sts (query protocol) ----------------------------------------------------------------
+
+    def _sts_AssumeRole(self, call: Call, knobs: Knobs) -> dict[str, Any]:
+        return assume_role(
+            call.params,
+            call.caller,
+            self.identities,
+            region=call.region,
+            now=self._clock(),
+            time_scale=knobs.time_scale,
+            authorize=lambda action, resource, context: self._authorize(
+                call, action, resource, context
+            ),
+        )
+
     def _xml_result(
         self, call: Call, result: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
-        fields = "".join(
-            f"<{key}>{escape(_timestamp_xml(value) if isinstance(value, datetime) else str(value))}"
-            f"</{key}>"
-            for key, value in result.items()
-        )
+        xmlns = {"sts": STS_XMLNS, "iam": IAM_XMLNS}.get(call.service, REDSHIFT_XMLNS)
         body = (
-            f'<{call.operation}Response xmlns="{REDSHIFT_XMLNS}"><{call.operation}Result>'
-            f"{fields}</{call.operation}Result><ResponseMetadata><RequestId>{uuid.uuid4()}"
-            f"</RequestId></ResponseMetadata></{call.operation}Response>"
+            f'<{call.operation}Response xmlns="{xmlns}"><{call.operation}Result>'
+            f"{xml_elements(result)}</{call.operation}Result><ResponseMetadata><RequestId>"
+            f"{uuid.uuid4()}</RequestId></ResponseMetadata></{call.operation}Response>"
         ).encode()
         return self._respond(start_response, 200, body, "text/xml")
 
     # -- redshift-serverless (JSON protocol) -------------------------------------------------
 
-    def _workgroup(self, call: Call) -> dict[str, Any]:
-        name = call.params.get("workgroupName")
-        if name is None:
-            raise AwsFault(
-                "ResourceNotFoundException",
-                f"Workgroup for custom domain {call.params.get('customDomainName')} not found.",
-            )
+    def _workgroup_arn(self, call: Call, name: str) -> str:
+        """The workgroup's ARN; for one that does not exist, an ARN naming it, so that a
+        policy on ``workgroup/*`` lets the caller learn it is missing and others do not."""
+        with self._lock:
+            workgroup = self._workgroups.get(name)
+        if workgroup is not None:
+            return str(workgroup["workgroupArn"])
+        return f"arn:aws:redshift-serverless:{call.region}:{ACCOUNT_ID}:workgroup/{name}"
+
+    def _workgroup_named(self, name: str) -> dict[str, Any]:
         with self._lock:
             workgroup = self._workgroups.get(name)
         if workgroup is None:
             raise AwsFault("ResourceNotFoundException", f"Workgroup {name} not found.")
         return workgroup
 
+    def _workgroup_name(self, call: Call) -> str:
+        """workgroupName, or the workgroup its customDomainName is associated with."""
+        name = call.params.get("workgroupName")
+        domain = call.params.get("customDomainName")
+        if name and domain:
+            raise invalid_parameter(
+                call.service, "Specify either workgroupName or customDomainName, not both."
+            )
+        if domain:
+            with self._lock:
+                association = self._workgroup_domains.get(domain)
+            if association is None:
+                raise AwsFault(
+                    "ResourceNotFoundException",
+                    f"No workgroup is associated with custom domain {domain}.",
+                )
+            return str(association["workgroupName"])
+        if not name:
+            raise invalid_parameter(call.service, "workgroupName or customDomainName is required.")
+        return str(name)
+
     def _redshift_serverless_CreateWorkgroup(self, call: Call, _: Knobs) -> dict[str, Any]:
-        name, region = call.params["workgroupName"], call.region
+        name, region = call.params.get("workgroupName"), call.region
+        if not name:
+            raise invalid_parameter(call.service, "workgroupName is required.")
+        self._authorize(call, call.action, self._workgroup_arn(call, name))
+        namespace = call.params.get("namespaceName", "default")
         workgroup_id = str(uuid.uuid4())
         workgroup = {
             "workgroupName": name,
             "workgroupId": workgroup_id,
             "workgroupArn": f"arn:aws:redshift-serverless:{region}:{ACCOUNT_ID}:workgroup/"
             f"{workgroup_id}",
-            "namespaceName": call.params.get("namespaceName", "default"),
+            "namespaceName": namespace,
             "baseCapacity": call.params.get("baseCapacity", 128),
             "status": "AVAILABLE",
             "creationDate": time.time(),
@@ -383,17 +591,57 @@ class Emulator:
             if name in self._workgroups:
                 raise AwsFault("ConflictException", f"Workgroup {name} already exists.")
             self._workgroups[name] = workgroup
+            # CreateNamespace is not emulated: a workgroup brings its namespace along.
+            self._namespaces.setdefault(
+                namespace,
+                {
+                    "namespaceName": namespace,
+                    "namespaceId": str(uuid.uuid4()),
+                    "namespaceArn": f"arn:aws:redshift-serverless:{region}:{ACCOUNT_ID}:"
+                    f"namespace/{uuid.uuid4()}",
+                    "dbName": "dev",
+                    "status": "AVAILABLE",
+                    "creationDate": time.time(),
+                },
+            )
         return {"workgroup": workgroup}
 
     def _redshift_serverless_GetWorkgroup(self, call: Call, _: Knobs) -> dict[str, Any]:
-        return {"workgroup": self._workgroup(call)}
+        name = call.params.get("workgroupName")
+        if not name:
+            raise invalid_parameter(call.service, "workgroupName is required.")
+        self._authorize(call, call.action, self._workgroup_arn(call, name))
+        return {"workgroup": self._workgroup_named(name)}
+
+    def _redshift_serverless_ListWorkgroups(self, call: Call, _: Knobs) -> dict[str, Any]:
+        self._authorize(call, call.action, "*")
+        with self._lock:
+            return {"workgroups": list(self._workgroups.values())}
+
+    def _redshift_serverless_GetNamespace(self, call: Call, _: Knobs) -> dict[str, Any]:
+        name = call.params.get("namespaceName")
+        if not name:
+            raise invalid_parameter(call.service, "namespaceName is required.")
+        with self._lock:
+            namespace = self._namespaces.get(name)
+        arn = (namespace or {}).get(
+            "namespaceArn", f"arn:aws:redshift-serverless:{call.region}:{ACCOUNT_ID}:namespace/*"
+        )
+        self._authorize(call, call.action, str(arn))
+        if namespace is None:
+            raise AwsFault("ResourceNotFoundException", f"Namespace {name} not found.")
+        return {"namespace": namespace}
 
     def _redshift_serverless_GetCredentials(self, call: Call, knobs: Knobs) -> dict[str, Any]:
-        self._workgroup(call)
-        try:
-            duration = self._duration(call.params.get("durationSeconds"), "durationSeconds")
-        except AwsFault as fault:
-            raise AwsFault("ValidationException", fault.message) from None
+        p, service = call.params, call.service
+        database = validation.db_name(service, p.get("dbName"), "dbName")
+        duration = validation.duration(service, p.get("durationSeconds"), "durationSeconds")
+        name = self._workgroup_name(call)
+        context = {"redshift-serverless:DbName": database} if database is not None else {}
+        self._authorize(call, call.action, self._workgroup_arn(call, name), context)
+        self._workgroup_named(name)
+        if database is not None:
+            self._require_database(call, database)
         login, password, expiration, next_refresh = self._issue_to_caller(call, duration, knobs)
         return {
             "dbUser": login,
@@ -401,6 +649,65 @@ class Emulator:
             "expiration": expiration.timestamp(),
             "nextRefreshTime": next_refresh.timestamp(),
         }
+
+    def _redshift_serverless_CreateCustomDomainAssociation(
+        self, call: Call, _: Knobs
+    ) -> dict[str, Any]:
+        p = call.params
+        domain = self._custom_domain(call, p.get("customDomainName"))
+        certificate, name = p.get("customDomainCertificateArn"), p.get("workgroupName")
+        if not certificate or not name:
+            raise invalid_parameter(
+                call.service, "customDomainCertificateArn and workgroupName are required."
+            )
+        self._authorize(call, call.action, self._workgroup_arn(call, name))
+        self._workgroup_named(name)
+        association = {
+            "customDomainName": domain,
+            "customDomainCertificateArn": certificate,
+            "workgroupName": name,
+            "customDomainCertificateExpiryTime": time.time() + 365 * 86400,
+        }
+        with self._lock:
+            if domain in self._workgroup_domains:
+                raise AwsFault(
+                    "ConflictException", f"Custom domain {domain} is already associated."
+                )
+            self._workgroup_domains[domain] = association
+        return association
+
+    def _redshift_serverless_GetCustomDomainAssociation(
+        self, call: Call, _: Knobs
+    ) -> dict[str, Any]:
+        domain, name = call.params.get("customDomainName"), call.params.get("workgroupName")
+        if not domain or not name:
+            raise invalid_parameter(
+                call.service, "customDomainName and workgroupName are required."
+            )
+        self._authorize(call, call.action, self._workgroup_arn(call, name))
+        with self._lock:
+            association = self._workgroup_domains.get(domain)
+        if association is None or association["workgroupName"] != name:
+            raise AwsFault(
+                "ResourceNotFoundException", f"Custom domain association {domain} not found."
+            )
+        return dict(association)
+
+    def _redshift_serverless_ListCustomDomainAssociations(
+        self, call: Call, _: Knobs
+    ) -> dict[str, Any]:
+        self._authorize(call, call.action, "*")
+        domain = call.params.get("customDomainName")
+        certificate = call.params.get("customDomainCertificateArn")
+        with self._lock:
+            return {
+                "associations": [
+                    dict(association)
+                    for association in self._workgroup_domains.values()
+                    if domain in (None, association["customDomainName"])
+                    and certificate in (None, association["customDomainCertificateArn"])
+                ]
+            }
 
     def _json_result(
         self, result: dict[str, Any], start_response: StartResponse

@@ -75,3 +75,8 @@ class LoginRoles:
                 conn.execute(
                     sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(login))
                 )
+
+    def database_exists(self, name: str) -> bool:
+        with self._server.admin() as conn:
+            row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        return row is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .postgres import PostgresServer
@@ -15,7 +16,23 @@ READER_USER = "alice"  # may read my_table
 OTHER_USER = "bob"  # may not
 GROUP = "analysts"  # may read my_table
 ASSUMABLE_ROLE = "reader"  # an IAM role tests can assume (login IAMR:reader, no privileges)
+ADMIN_USER = "admin"  # IAM user allowed everything: seeds the stack; tests use it to edit IAM
 REGION = "us-east-1"
+ACCOUNT = "123456789012"
+CLUSTER_DOMAIN = f"{CLUSTER_ID}.redshift.local.test"
+WORKGROUP_DOMAIN = f"{WORKGROUP}.redshift.local.test"
+CERTIFICATE_ARN = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/local-stack"
+_REDSHIFT = f"arn:aws:redshift:{REGION}:{ACCOUNT}"
+# Reading endpoints and custom domains: everything that discovers where to connect.
+DISCOVERY_ACTIONS = [
+    "redshift:DescribeClusters",
+    "redshift:DescribeCustomDomainAssociations",
+    "redshift-serverless:GetWorkgroup",
+    "redshift-serverless:ListWorkgroups",
+    "redshift-serverless:GetNamespace",
+    "redshift-serverless:GetCustomDomainAssociation",
+    "redshift-serverless:ListCustomDomainAssociations",
+]
 
 
 def seed_database(server: PostgresServer) -> None:
@@ -31,14 +48,81 @@ def seed_database(server: PostgresServer) -> None:
         conn.execute(f"GRANT SELECT ON {TABLE} TO {READER_USER}, {GROUP}")
 
 
-def seed_aws(endpoint_url: str) -> dict[str, Any]:
-    """Create the cluster, the workgroup, IAM users with access keys and an assumable role,
-    through the emulator's own HTTP API. Returns the access keys by user."""
+def seeded_policies(workgroup_arn: str) -> dict[str, dict[str, Any]]:
+    """The identity-based policies of the seeded IAM users and role (README: "Local stack")."""
+
+    def document(*statements: dict[str, Any]) -> dict[str, Any]:
+        return {"Version": "2012-10-17", "Statement": list(statements)}
+
+    discover = {"Sid": "Discover", "Effect": "Allow", "Action": DISCOVERY_ACTIONS, "Resource": "*"}
+    own_identity = {
+        "Sid": "IdentityMode",
+        "Effect": "Allow",
+        "Action": "redshift:GetClusterCredentialsWithIAM",
+        "Resource": f"{_REDSHIFT}:dbname:{CLUSTER_ID}/{DATABASE}",
+    }
+    serverless = {
+        "Sid": "Serverless",
+        "Effect": "Allow",
+        "Action": "redshift-serverless:GetCredentials",
+        "Resource": workgroup_arn,
+    }
+    return {
+        READER_USER: document(
+            discover,
+            {
+                "Sid": "AnyDatabaseUser",
+                "Effect": "Allow",
+                "Action": ["redshift:GetClusterCredentials", "redshift:CreateClusterUser"],
+                "Resource": [
+                    f"{_REDSHIFT}:dbuser:{CLUSTER_ID}/*",
+                    f"{_REDSHIFT}:dbname:{CLUSTER_ID}/{DATABASE}",
+                    f"{_REDSHIFT}:dbgroup:{CLUSTER_ID}/{GROUP}",
+                ],
+            },
+            {
+                "Sid": "JoinAnalysts",
+                "Effect": "Allow",
+                "Action": "redshift:JoinGroup",
+                "Resource": f"{_REDSHIFT}:dbgroup:{CLUSTER_ID}/{GROUP}",
+            },
+            own_identity,
+            serverless,
+            {
+                "Sid": "AssumeReader",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": f"arn:aws:iam::{ACCOUNT}:role/{ASSUMABLE_ROLE}",
+            },
+        ),
+        OTHER_USER: document(
+            discover,
+            {
+                # AWS's policy variable: each IAM user as the database user of their own name.
+                "Sid": "OwnDatabaseUser",
+                "Effect": "Allow",
+                "Action": "redshift:GetClusterCredentials",
+                "Resource": [
+                    f"{_REDSHIFT}:dbuser:{CLUSTER_ID}/${{aws:username}}",
+                    f"{_REDSHIFT}:dbname:{CLUSTER_ID}/{DATABASE}",
+                ],
+            },
+            own_identity,
+            serverless,
+        ),
+        ASSUMABLE_ROLE: document(discover, own_identity, serverless),
+    }
+
+
+def seed_aws(endpoint_url: str, admin_keys: tuple[str, str]) -> dict[str, Any]:
+    """Create the cluster, the workgroup, their custom domains, IAM users with access keys and
+    policies, and an assumable role, through the emulator's own HTTP API, signed by the stack's
+    administrator (``Identities.create_administrator``). Returns the access keys by user."""
     import boto3
 
     session = boto3.Session(
-        aws_access_key_id="AKIASTACKSEEDER00000",
-        aws_secret_access_key="seed",  # noqa: S106 - a dummy key for the emulator
+        aws_access_key_id=admin_keys[0],
+        aws_secret_access_key=admin_keys[1],
         region_name=REGION,
     )
     redshift = session.client("redshift", endpoint_url=endpoint_url)
@@ -50,13 +134,30 @@ def seed_aws(endpoint_url: str) -> dict[str, Any]:
         MasterUsername="awsuser",
         MasterUserPassword="Unused-Password-1",
     )
-    session.client("redshift-serverless", endpoint_url=endpoint_url).create_workgroup(
-        workgroupName=WORKGROUP, namespaceName="demo-namespace"
+    redshift.create_custom_domain_association(
+        CustomDomainName=CLUSTER_DOMAIN,
+        CustomDomainCertificateArn=CERTIFICATE_ARN,
+        ClusterIdentifier=CLUSTER_ID,
     )
+    serverless = session.client("redshift-serverless", endpoint_url=endpoint_url)
+    workgroup = serverless.create_workgroup(
+        workgroupName=WORKGROUP, namespaceName="demo-namespace"
+    )["workgroup"]
+    serverless.create_custom_domain_association(
+        customDomainName=WORKGROUP_DOMAIN,
+        customDomainCertificateArn=CERTIFICATE_ARN,
+        workgroupName=WORKGROUP,
+    )
+    policies = seeded_policies(workgroup["workgroupArn"])
     iam = session.client("iam", endpoint_url=endpoint_url)
-    keys: dict[str, Any] = {}
+    keys: dict[str, Any] = {
+        ADMIN_USER: {"access_key_id": admin_keys[0], "secret_access_key": admin_keys[1]}
+    }
     for user in (READER_USER, OTHER_USER):
         iam.create_user(UserName=user)
+        iam.put_user_policy(
+            UserName=user, PolicyName="redshift-access", PolicyDocument=json.dumps(policies[user])
+        )
         key = iam.create_access_key(UserName=user)["AccessKey"]
         keys[user] = {
             "access_key_id": key["AccessKeyId"],
@@ -64,9 +165,23 @@ def seed_aws(endpoint_url: str) -> dict[str, Any]:
         }
     iam.create_role(
         RoleName=ASSUMABLE_ROLE,
-        AssumeRolePolicyDocument=(
-            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":'
-            '{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}'
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        # The account: any of its principals whose own policy allows it.
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
         ),
+    )
+    iam.put_role_policy(
+        RoleName=ASSUMABLE_ROLE,
+        PolicyName="redshift-access",
+        PolicyDocument=json.dumps(policies[ASSUMABLE_ROLE]),
     )
     return keys

@@ -26,7 +26,7 @@ from .emulator import Emulator
 from .postgres import PostgresServer, die_with_parent, free_port
 from .redshift_front import RedshiftFront
 from .roles import LoginRoles
-from .seed import REGION, seed_aws, seed_database
+from .seed import ADMIN_USER, REGION, seed_aws, seed_database
 
 
 class _QuietKeepAliveHandler(WSGIRequestHandler):
@@ -75,7 +75,9 @@ def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -
         )
         threading.Thread(target=http.serve_forever, name="aws-emulator", daemon=True).start()
         endpoint_url = f"http://127.0.0.1:{http.server_port}"
-        keys = seed_aws(endpoint_url)
+        # The one identity made outside the API: it signs the seeding, as an account's
+        # first administrator does.
+        keys = seed_aws(endpoint_url, emulator.identities.create_administrator(ADMIN_USER, REGION))
         emulator.calls.clear()  # count the user's calls, not the seeding
         ready = {
             "pid": os.getpid(),

@@ -177,7 +177,8 @@ class LocalStack:
         }
 
     def session(self, user: str = seed.READER_USER) -> Any:
-        """A boto3 session as the IAM user ``user`` (alice or bob)."""
+        """A boto3 session as the IAM user ``user``: alice, bob, or admin (allowed everything:
+        for tests that create IAM users, roles and policies through the IAM API)."""
         import boto3
 
         key_id, secret = self.access_keys(user)
@@ -216,8 +217,8 @@ class LocalStack:
         return result
 
     def set_knobs(self, **knobs: Any) -> dict[str, Any]:
-        """``time_scale``, ``latency_seconds``, ``throttle_rate``, ``deny`` (a list of
-        ``{"principal": glob, "action": glob}``), ``outage``."""
+        """``time_scale``, ``latency_seconds``, ``throttle_rate``, ``outage``. To deny a call,
+        attach an IAM policy (``session("admin").client("iam")``), as in AWS."""
         return dict(self._control("knobs", knobs)["knobs"])
 
     def reset(self) -> None:
