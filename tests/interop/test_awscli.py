@@ -17,9 +17,9 @@ from redshift_ephemeral.local import seed
 
 from .conftest import Client, assert_succeeded
 
-ACCOUNT = "123456789012"
+ACCOUNT = seed.ACCOUNT
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{seed.ASSUMABLE_ROLE}"
-CLUSTER_DOMAIN = f"{seed.CLUSTER_ID}.redshift.local.test"  # seeded by the stack
+CLUSTER_DOMAIN = seed.CLUSTER_DOMAIN
 ERROR_EXIT = 255  # awscli v1, for a service's error as for any other (v2 says 254)
 # A retry loop (botocore retries 5xx and throttling up to 4 times with back-off) shows as time.
 AT_ONCE_SECONDS = 15.0
@@ -136,7 +136,7 @@ def test_describe_custom_domain_associations(client: Client) -> None:
         CLUSTER_DOMAIN,
     )
     association = found["Associations"][0]["CertificateAssociations"][0]
-    assert association == {"CustomDomainName": CLUSTER_DOMAIN, "ClusterIdentifier": "demo-cluster"}
+    assert association == {"CustomDomainName": CLUSTER_DOMAIN, "ClusterIdentifier": seed.CLUSTER_ID}
 
 
 def test_get_workgroup_advertises_the_redshift_endpoint(client: Client) -> None:
