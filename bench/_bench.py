@@ -67,7 +67,7 @@ def render(figures: list[Figure]) -> str:
 
 
 def report(figures: list[Figure]) -> None:
-    """Print the table for a reader and one FIGURE line each for bench/run-all."""
+    """Print the table for a reader and one FIGURE line each for bench/run_all.py."""
     print(render(figures))
     for figure in figures:
         print("FIGURE " + json.dumps(asdict(figure)))

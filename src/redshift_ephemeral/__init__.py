@@ -10,8 +10,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
 _EXPORTS = {
     "CredentialCache": "cache",
     "RefreshPolicy": "cache",
@@ -80,6 +78,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # one place: pyproject.toml, read from the installed metadata
+        from importlib.metadata import version
+
+        return version("redshift-ephemeral")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'redshift_ephemeral' has no attribute {name!r}")
@@ -93,6 +95,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    __version__: str
+
     from .cache import CredentialCache, RefreshPolicy
     from .connections import connect, connect_async
     from .credentials import Credential

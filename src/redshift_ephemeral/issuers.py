@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -237,23 +237,28 @@ class AwsIssuer:
         )
 
 
-# Held weakly: an issuer (its session, clients and endpoint cache) lives as long as a
-# CredentialSource or another caller holds it, so identities no longer used do not pile up.
-_issuers: weakref.WeakValueDictionary[AwsIdentity, AwsIssuer] = weakref.WeakValueDictionary()
+ISSUERS_KEPT = 64
+"""Issuers kept for identities no source holds any more: enough for every identity a
+process really uses (each call of the seed's functions or of ``connect(cluster_id=...)``
+builds a new source, and must not rebuild a session), few enough that identities made per
+call (a new ``boto3.Session`` each time) cannot pile up."""
+
+_issuers: OrderedDict[AwsIdentity, AwsIssuer] = OrderedDict()
 _issuers_lock = threading.Lock()
 
 
 def issuer_for(identity: AwsIdentity) -> AwsIssuer:
     """The process-wide issuer for an AWS identity: one session, one client per service and
-    region, one endpoint cache - built on first use, shared by every equal identity while
-    anyone holds it (each ``CredentialSource`` holds its own once resolved)."""
-    issuer = _issuers.get(identity)
-    if issuer is None:
-        with _issuers_lock:
-            issuer = _issuers.get(identity)
-            if issuer is None:
-                issuer = AwsIssuer(AwsClients(identity))
-                _issuers[identity] = issuer
+    region, one endpoint cache - built on first use and shared by every equal identity. The
+    ``ISSUERS_KEPT`` most recently used are kept; a source holds its own either way."""
+    with _issuers_lock:
+        issuer = _issuers.get(identity)
+        if issuer is None:
+            issuer = _issuers[identity] = AwsIssuer(AwsClients(identity))
+            if len(_issuers) > ISSUERS_KEPT:
+                _issuers.popitem(last=False)
+        else:
+            _issuers.move_to_end(identity)
     return issuer
 
 

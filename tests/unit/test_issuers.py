@@ -517,16 +517,32 @@ def test_every_identity_field_takes_part_in_the_issuer_key(
     assert issuer_for(dataclasses.replace(changed)) is issuer
 
 
-def test_an_issuer_lives_as_long_as_a_source_uses_it(
+def test_sources_of_one_identity_share_one_issuer_even_one_after_another(
     aws_sandbox: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The seed's functions and connect(cluster_id=...) build a source per call: the next
+    call must find the session, clients and endpoint cache the last one built."""
     monkeypatch.setattr(AwsIssuer, "issue", lambda self, request: make_credential())
     identity = AwsIdentity(region=REGION)
     request = CredentialRequest(Target.cluster("demo-cluster"), db_user="alice")
-    source = CredentialSource(request, identity, cache=CredentialCache())
-    source.get()
-    gc.collect()
-    assert len(issuers._issuers) == 1  # the source holds its issuer: no rebuild per refresh
-    del source
-    gc.collect()
-    assert len(issuers._issuers) == 0  # and the registry alone does not keep it alive
+    built = []
+    for _ in range(3):
+        source = CredentialSource(request, AwsIdentity(region=REGION), cache=CredentialCache())
+        source.get()
+        built.append(id(issuer_for(identity)))
+        del source
+        gc.collect()
+    assert len(set(built)) == 1
+
+
+def test_the_issuers_kept_for_unused_identities_are_bounded(
+    aws_sandbox: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(AwsIssuer, "issue", lambda self, request: make_credential())
+    request = CredentialRequest(Target.cluster("demo-cluster"), db_user="alice")
+    held = CredentialSource(request, AwsIdentity(region=REGION, profile="held"))
+    held.get()
+    for number in range(issuers.ISSUERS_KEPT * 2):  # e.g. a new boto3.Session per call
+        CredentialSource(request, AwsIdentity(region=REGION, max_attempts=number + 6)).get()
+    assert len(issuers._issuers) == issuers.ISSUERS_KEPT
+    assert held.get() is not None  # a source keeps working with its own issuer

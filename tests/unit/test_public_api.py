@@ -53,3 +53,34 @@ def test_a_missing_sqlalchemy_names_the_extra(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setitem(sys.modules, "sqlalchemy", None)
     with pytest.raises(ConfigurationError, match=r"redshift-ephemeral\[sqlalchemy\]"):
         redshift_ephemeral.create_engine(stub_source())
+
+
+def test_the_version_comes_from_the_installed_metadata() -> None:
+    from importlib.metadata import version
+
+    assert redshift_ephemeral.__version__ == version("redshift-ephemeral")
+
+
+def test_the_pytest_plugin_costs_nothing_until_a_fixture_runs() -> None:
+    """Every pytest run of every user who installed the package loads the plugin."""
+    import subprocess
+
+    heavy = (
+        "redshift_ephemeral.local.stack",
+        "redshift_ephemeral.local.postgres",
+        "boto3",
+        "botocore",
+        "moto",
+        "psycopg",
+        "trustme",
+        "urllib.request",
+    )
+    code = (
+        "import sys, redshift_ephemeral.local.pytest_plugin as plugin\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+        "assert plugin.redshift_local_stack and plugin.redshift_local\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"

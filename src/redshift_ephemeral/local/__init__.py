@@ -11,7 +11,23 @@ password, and an AWS emulator that issues them (SPEC §6).
 Needs the ``local`` extra and PostgreSQL's server binaries.
 """
 
-from . import seed
-from .stack import LocalStack
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["LocalStack", "seed"]
+
+if TYPE_CHECKING:
+    from . import seed
+    from .stack import LocalStack
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: the pytest plugin (loaded into every pytest run of every user
+    # who installed the package) must cost nothing until a test asks for the stack.
+    if name == "seed":
+        return importlib.import_module(".seed", __name__)
+    if name == "LocalStack":
+        return importlib.import_module(".stack", __name__).LocalStack
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

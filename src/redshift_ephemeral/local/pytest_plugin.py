@@ -14,15 +14,19 @@ Installed as a pytest plugin with the package. In your tests::
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from .stack import LocalStack
+if TYPE_CHECKING:  # imported when a fixture runs: loading the plugin costs nothing
+    from .stack import LocalStack
 
 
 @pytest.fixture(scope="session")
 def redshift_local_stack() -> Iterator[LocalStack]:
     """One local stack for the whole test session."""
+    from .stack import LocalStack
+
     with LocalStack() as stack:
         yield stack
 

@@ -2,7 +2,7 @@
 """Run every benchmark (one script per figure of SPEC.md §8) and print one table: figure,
 ours, baseline, ratio, target, met. Run it with the project's virtualenv Python:
 
-    .venv/bin/python bench/run-all
+    .venv/bin/python bench/run_all.py
 """
 
 from __future__ import annotations
