@@ -34,13 +34,18 @@ def main() -> int:
     figures: list[Figure] = []
     for script in SCRIPTS:
         print(f"running {script} ...", file=sys.stderr, flush=True)
-        result = subprocess.run([sys.executable, str(BENCH / script)], capture_output=True,
-                                text=True, check=False, timeout=600)
+        result = subprocess.run(
+            [sys.executable, str(BENCH / script)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
         lines = [line for line in result.stdout.splitlines() if line.startswith("FIGURE ")]
         if result.returncode != 0 or not lines:
             print(f"{script} failed:\n{result.stdout}{result.stderr}", file=sys.stderr)
             return 1
-        figures += [Figure(**json.loads(line[len("FIGURE "):])) for line in lines]
+        figures += [Figure(**json.loads(line[len("FIGURE ") :])) for line in lines]
     print(render(figures))
     print(f"\n{len(figures)} figures in {time.monotonic() - started:.0f} s on this machine.")
     return 0 if all(figure.met for figure in figures) else 1
