@@ -1,6 +1,7 @@
 """The README's own flow, in a real shell: ``local up`` in the background, ``eval "$(local
 env)"``, then third-party clients with nothing else - the environment comes from the shell,
-not from the test."""
+not from the test. (That stack is the shell's own, so the passwords it issues are not in the
+leak scan's record; its outputs still go to the scan.)"""
 
 from __future__ import annotations
 
