@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy
 
 from _bench import Figure, report
+from redshift_ephemeral.db.pools import connection_pool, create_engine
 from redshift_ephemeral.local import LocalStack
-from redshift_ephemeral.pools import connection_pool, create_engine
 
 THREADS = 8
 MIN_QUERIES = 10_000

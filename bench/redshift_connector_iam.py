@@ -1,5 +1,5 @@
 """redshift_connector's own IAM path (``iam=True``) beside ours, over 200 connections each to
-the same local stack (through its Redshift front door) and the same emulator: AWS calls made
+the same local stack (through its Redshift endpoint) and the same emulator: AWS calls made
 and median time per connection (connect + SELECT 1 + close).
 
 redshift_connector builds a new boto3 session and client on every connect and caches the
@@ -20,7 +20,6 @@ import redshift_connector
 
 from _bench import Figure, report
 from redshift_ephemeral import connect
-from redshift_ephemeral.compat import patch_redshift_connector_sasl
 from redshift_ephemeral.local import LocalStack
 
 CONNECTIONS = 200
@@ -41,12 +40,10 @@ def per_connection(open_connection: Callable[[], Any]) -> float:
 
 def main() -> None:
     warnings.simplefilter("ignore", DeprecationWarning)  # redshift_connector's SSLContext()
-    # Its SASL parsing cannot log in to PostgreSQL without this (see compat.py); both sides
-    # run with it.
-    patch_redshift_connector_sasl()
     with LocalStack() as stack:
-        # redshift_connector has no option for a CA file; OpenSSL's default file is the way.
-        os.environ["SSL_CERT_FILE"] = stack.ca_path
+        # redshift_connector has no option for a CA file; OpenSSL's default file is the way
+        # (as `local env` exports it: public roots + the local CA).
+        os.environ["SSL_CERT_FILE"] = stack.ca_bundle_path
         key_id, secret = stack.access_keys()
 
         def theirs() -> Any:

@@ -47,7 +47,7 @@ def main() -> None:
             return stack.source(
                 db_user="alice",
                 host="localhost",
-                port=stack.postgres_port,
+                port=stack.redshift_port,
                 duration_seconds=duration,
                 session=session,
                 cache=cache,

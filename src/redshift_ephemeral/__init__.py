@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "CredentialCache": "cache",
     "RefreshPolicy": "cache",
-    "connect": "connections",
-    "connect_async": "connections",
+    "connect": "db.connections",
+    "connect_async": "db.connections",
     "Credential": "credentials",
     "AccessDeniedError": "errors",
     "AwsError": "errors",
@@ -25,14 +25,14 @@ _EXPORTS = {
     "RedshiftEphemeralError": "errors",
     "TargetNotFoundError": "errors",
     "ThrottledError": "errors",
-    "AwsIdentity": "identity",
-    "RoleToAssume": "identity",
-    "RefreshingPassfile": "passfile",
-    "async_connection_pool": "pools",
-    "connection_pool": "pools",
-    "create_engine": "pools",
-    "connect_to_redshift": "quickstart",
-    "generate_redshift_credentials": "quickstart",
+    "AwsIdentity": "aws.identity",
+    "RoleToAssume": "aws.identity",
+    "RefreshingPassfile": "db.passfile",
+    "async_connection_pool": "db.pools",
+    "connection_pool": "db.pools",
+    "create_engine": "db.pools",
+    "connect_to_redshift": "db.quickstart",
+    "generate_redshift_credentials": "db.quickstart",
     "CredentialSource": "source",
     "CredentialRequest": "targets",
     "Deployment": "targets",
@@ -97,9 +97,13 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     __version__: str
 
+    from .aws.identity import AwsIdentity, RoleToAssume
     from .cache import CredentialCache, RefreshPolicy
-    from .connections import connect, connect_async
     from .credentials import Credential
+    from .db.connections import connect, connect_async
+    from .db.passfile import RefreshingPassfile
+    from .db.pools import async_connection_pool, connection_pool, create_engine
+    from .db.quickstart import connect_to_redshift, generate_redshift_credentials
     from .errors import (
         AccessDeniedError,
         AwsError,
@@ -111,10 +115,6 @@ if TYPE_CHECKING:
         TargetNotFoundError,
         ThrottledError,
     )
-    from .identity import AwsIdentity, RoleToAssume
-    from .passfile import RefreshingPassfile
-    from .pools import async_connection_pool, connection_pool, create_engine
-    from .quickstart import connect_to_redshift, generate_redshift_credentials
     from .source import CredentialSource
     from .targets import CredentialRequest, Deployment, Operation, Target, parse_redshift_hostname
     from .tls import TlsSettings, amazon_trust_bundle

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .aws_errors import translate
-from .connections import Driver, connect, default_driver
+from .aws.errors import translate
+from .aws.issuers import Endpoint, issuer_for
+from .aws.policy import uses_discovery
 from .credentials import Credential
+from .db.connections import Driver, connect, default_driver
 from .errors import AccessDeniedError, RedshiftEphemeralError
-from .issuers import Endpoint, issuer_for
-from .policy import uses_discovery
 from .source import CredentialSource
 from .tls import VERIFYING_MODES, redshift_connector_trust
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from .aws.identity import AwsIdentity, MfaTokenProvider, RetryMode, RoleToAssume
 from .cache import CacheKey, CredentialCache, default_cache
 from .credentials import Credential
 from .errors import ConfigurationError
-from .identity import AwsIdentity, MfaTokenProvider, RetryMode, RoleToAssume
 from .targets import DEFAULT_DURATION_SECONDS, CredentialRequest, Deployment, Target
 from .tls import DEFAULT_SSLMODE, TlsSettings
 
@@ -137,7 +137,7 @@ class CredentialSource:
     def _fetch(self) -> Credential:
         issue = self._issuer
         if issue is None:
-            from .issuers import issuer_for  # AWS clients are built on the first fetch only
+            from .aws.issuers import issuer_for  # AWS clients are built on the first fetch only
 
             # Held here: the registry holds issuers weakly, for as long as a source uses one.
             issue = self._issuer = issuer_for(self.identity).issue

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import certifi
 
+from ._private_files import UnsafePathError, private_directory, read_private, write_private
 from .errors import ConfigurationError
-from .private_files import UnsafePathError, private_directory, read_private, write_private
 
 AMAZON_ROOT_LABELS = (
     "Amazon Root CA 1",

@@ -3,6 +3,7 @@ through the package's own pytest plugin fixtures (``redshift_local``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -35,7 +36,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def wait_until_expired(credential: Credential, margin: float = 0.3) -> None:
-    """The server enforces VALID UNTIL on its own clock: real time has to pass."""
+    """The Redshift endpoint checks expiry on the real clock: real time has to pass."""
     remaining = (credential.expires_at - datetime.now(UTC)).total_seconds()
     if remaining > 10:
         raise AssertionError(f"credential lives {remaining:.0f} s more: set a time scale")
@@ -53,14 +54,16 @@ def connect(driver: str, credential: Credential, **overrides: Any) -> Any:
     return psycopg.connect(**{**credential.psycopg_kwargs(), **overrides})
 
 
-def stack_bundle(stack: Any, directory: Path) -> str:
-    """A CA file for redshift_connector, which trusts only OpenSSL's default store
-    (``SSL_CERT_FILE``): certifi's roots plus the stack's CA, as ``local env`` exports it."""
-    import certifi
+def uses_tls(connection: Any) -> bool:
+    """Whether the client's own connection is encrypted (psycopg, psycopg2 or
+    redshift_connector): the endpoint terminates TLS, PostgreSQL behind it has none."""
+    import ssl
 
-    path = directory / "stack-bundle.pem"
-    path.write_text(Path(certifi.where()).read_text() + Path(stack.ca_path).read_text())
-    return str(path)
+    if hasattr(connection, "pgconn"):  # psycopg 3
+        return bool(connection.pgconn.ssl_in_use)
+    if hasattr(connection, "info") and hasattr(connection.info, "ssl_in_use"):  # psycopg2
+        return bool(connection.info.ssl_in_use)
+    return isinstance(connection._usock, ssl.SSLSocket)  # redshift_connector
 
 
 def count_rows(driver: str, credential: Credential) -> int:
@@ -92,21 +95,46 @@ def iam_admin(stack: LocalStack) -> Any:
 
 
 @contextmanager
-def denied(
-    stack: LocalStack, action: str, *, user: str = seed.READER_USER, resource: str = "*"
+def user_policy(
+    stack: LocalStack,
+    effect: str,
+    action: str | list[str],
+    *,
+    user: str = seed.READER_USER,
+    resource: str = "*",
 ) -> Iterator[None]:
-    """An explicit Deny of ``action`` attached to the IAM user for the duration, through the
-    IAM API, as an administrator would in AWS."""
+    """A statement attached to the IAM user for the duration, through the IAM API, as an
+    administrator would in AWS."""
     iam = iam_admin(stack)
+    name = f"test-{effect.lower()}"
     document = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Deny", "Action": action, "Resource": resource}],
+        "Statement": [{"Effect": effect, "Action": action, "Resource": resource}],
     }
-    iam.put_user_policy(UserName=user, PolicyName="test-deny", PolicyDocument=json.dumps(document))
+    iam.put_user_policy(UserName=user, PolicyName=name, PolicyDocument=json.dumps(document))
     try:
         yield
     finally:
-        iam.delete_user_policy(UserName=user, PolicyName="test-deny")
+        iam.delete_user_policy(UserName=user, PolicyName=name)
+
+
+def denied(
+    stack: LocalStack, action: str, *, user: str = seed.READER_USER, resource: str = "*"
+) -> contextlib.AbstractContextManager[None]:
+    """An explicit Deny of ``action`` for the IAM user, for the duration."""
+    return user_policy(stack, "Deny", action, user=user, resource=resource)
+
+
+@pytest.fixture(autouse=True)
+def _redshift_connector_trusts_the_stack(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As after `eval "$(redshift-ephemeral local env)"`: redshift_connector, which trusts
+    only OpenSSL's default store, finds the stack's CA in SSL_CERT_FILE. Only for tests that
+    use the stack (one that does not must not start it for this)."""
+    if "redshift_local" in request.fixturenames:
+        stack: LocalStack = request.getfixturevalue("redshift_local")
+        monkeypatch.setenv("SSL_CERT_FILE", stack.ca_bundle_path)
 
 
 # -- leak scan: everything the e2e and CLI tests saw, searched at the end (test_leak_scan) --

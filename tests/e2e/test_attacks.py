@@ -22,10 +22,10 @@ import sqlalchemy
 import trustme
 
 from redshift_ephemeral import ConfigurationError, DatabaseConnectionError, RedshiftEphemeralError
-from redshift_ephemeral.connections import connect, connect_async
+from redshift_ephemeral.db.connections import connect, connect_async
+from redshift_ephemeral.db.pools import async_connection_pool, connection_pool, create_engine
 from redshift_ephemeral.local import LocalStack
-from redshift_ephemeral.pools import async_connection_pool, connection_pool, create_engine
-from tests.e2e.conftest import run_cli, stack_bundle
+from tests.e2e.conftest import run_cli
 from tests.e2e.fake_server import HostileServer
 
 DRIVERS = ["psycopg2", "psycopg", "redshift_connector"]
@@ -97,7 +97,7 @@ def test_connect_never_sends_a_password_to_an_unverified_server(
     server, trusted = hostile
     kind = request.node.callspec.params["hostile"]
     if kind != "wrong-name" and driver == "redshift_connector":
-        monkeypatch.setenv("SSL_CERT_FILE", stack_bundle(redshift_local, tmp_path))
+        monkeypatch.setenv("SSL_CERT_FILE", redshift_local.ca_bundle_path)
     source = source_at(redshift_local, "localhost", server.port, trusted)
     with pytest.raises(DatabaseConnectionError, match=REASONS[kind]):
         connect(source, driver=driver)
@@ -421,7 +421,7 @@ def test_connection_errors_reference_nothing_that_holds_a_password(
     failure: str,
 ) -> None:
     if driver == "redshift_connector":
-        monkeypatch.setenv("SSL_CERT_FILE", stack_bundle(redshift_local, tmp_path))
+        monkeypatch.setenv("SSL_CERT_FILE", redshift_local.ca_bundle_path)
     if failure == "login-refused":
         source = redshift_local.source(db_user="carol")  # issued, but no such database user
     elif failure == "untrusted":

@@ -14,7 +14,7 @@ import pytest
 import trustme
 
 from redshift_ephemeral.local import LocalStack
-from tests.e2e.conftest import CLI, denied, run_cli, stack_bundle
+from tests.e2e.conftest import CLI, denied, run_cli
 
 
 def cli(env: dict[str, str], *args: str, logs: bool = True) -> subprocess.CompletedProcess[str]:
@@ -179,20 +179,14 @@ def test_query_formats(env: dict[str, str], driver: str) -> None:
     assert json.loads(json_out.stdout) == [{"id": 1, "name": "row 1"}, {"id": 2, "name": "row 2"}]
 
 
-def test_query_with_redshift_connector(
-    env: dict[str, str], redshift_local: LocalStack, tmp_path: Path
-) -> None:
+def test_query_with_redshift_connector_discovers_the_endpoint(env: dict[str, str]) -> None:
     result = cli(
-        env | {"SSL_CERT_FILE": stack_bundle(redshift_local, tmp_path)},
+        env,
         "query",
         "--db-user",
         "alice",
         "--driver",
         "redshift_connector",
-        "--host",
-        "localhost",
-        "--port",
-        str(redshift_local.redshift_port),
         "SELECT COUNT(*) AS n FROM my_table",
         "--format",
         "csv",

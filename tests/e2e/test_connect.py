@@ -10,7 +10,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,43 +17,26 @@ import sqlalchemy
 import trustme
 
 from redshift_ephemeral import DatabaseConnectionError
-from redshift_ephemeral.connections import connect, connect_async
+from redshift_ephemeral.cache import CredentialCache
+from redshift_ephemeral.db.connections import connect, connect_async
+from redshift_ephemeral.db.pools import async_connection_pool, connection_pool, create_engine
 from redshift_ephemeral.local import LocalStack
-from redshift_ephemeral.pools import async_connection_pool, connection_pool, create_engine
-from tests.e2e.conftest import stack_bundle
+from tests.e2e.conftest import uses_tls, wait_until_expired
 
 SEED_QUERY = "SELECT COUNT(*) FROM my_table"
 LIFETIME_SCALE = 1 / 600  # 900 s → 1.5 s
 CREDENTIAL_CALL = "redshift:GetClusterCredentials"
 
 
-@pytest.fixture(autouse=True)
-def _redshift_connector_trusts_the_stack(
-    redshift_local: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """redshift_connector trusts OpenSSL's default store only: the stack's CA goes there, as
-    `local env` exports it (psycopg and psycopg2 are given it as sslrootcert)."""
-    monkeypatch.setenv("SSL_CERT_FILE", stack_bundle(redshift_local, tmp_path))
-
-
-def source_for(stack: LocalStack, driver: str, **options: Any) -> Any:
-    """redshift_connector goes through the stack's Redshift front door (it sends start-up
-    parameters only Redshift accepts); the others straight to PostgreSQL."""
-    if driver == "redshift_connector" and "host" not in options:
-        options |= {"host": "localhost", "port": stack.redshift_port}
-    return stack.source(**options)
-
-
 @pytest.mark.parametrize("driver", ["psycopg2", "psycopg", "redshift_connector"])
 def test_each_driver_connects_with_verify_full(redshift_local: LocalStack, driver: Any) -> None:
-    source = source_for(redshift_local, driver, db_user="alice")
+    source = redshift_local.source(db_user="alice")
     connection = connect(source, driver=driver)
     try:
+        assert uses_tls(connection)
         cursor = connection.cursor()
         cursor.execute(SEED_QUERY)
         assert cursor.fetchone()[0] == 42
-        cursor.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-        assert cursor.fetchone()[0] is True
     finally:
         connection.close()
 
@@ -73,13 +55,17 @@ def test_connect_takes_plain_options(redshift_local: LocalStack) -> None:
         assert connection.execute(SEED_QUERY).fetchone() == (42,)
 
 
-def test_a_replaced_password_is_refreshed_and_the_login_retried_once(
+def test_a_refused_password_is_refreshed_and_the_login_retried_once(
     redshift_local: LocalStack,
 ) -> None:
-    source = redshift_local.source(db_user="alice")
+    # A cache whose clock stands still keeps serving a password the server has expired
+    # (as with a skewed clock): the server refuses it, connect() fetches anew and retries.
+    redshift_local.set_knobs(time_scale=1 / 900)
+    frozen = CredentialCache(clock=lambda: 0.0)
+    source = redshift_local.source(db_user="alice", cache=frozen)
     stale = source.get()
-    # Another client obtains a new password for alice: ours is no longer accepted.
-    redshift_local.source(db_user="alice", duration_seconds=901).get()
+    wait_until_expired(stale)
+    assert source.get() is stale
     calls_before = redshift_local.calls()[CREDENTIAL_CALL]
     with connect(source, driver="psycopg") as connection:
         assert connection.execute(SEED_QUERY).fetchone() == (42,)
@@ -106,7 +92,7 @@ def test_certificate_from_another_ca_is_refused(
 ) -> None:
     if driver == "redshift_connector":
         monkeypatch.setenv("SSL_CERT_FILE", foreign_ca)  # its only trust: see README
-    source = source_for(redshift_local, driver, db_user="alice", sslrootcert=foreign_ca)
+    source = redshift_local.source(db_user="alice", sslrootcert=foreign_ca)
     with pytest.raises(DatabaseConnectionError, match="not signed by a trusted CA"):
         connect(source, driver=driver)
 
@@ -220,9 +206,7 @@ def calls_bound(elapsed: float, lifetime: float) -> int:
 def test_sqlalchemy_engine_with_each_driver(
     redshift_local: LocalStack, driver: Any, dialect: str | None
 ) -> None:
-    source = source_for(
-        redshift_local, driver if dialect is None else "redshift_connector", db_user="alice"
-    )
+    source = redshift_local.source(db_user="alice")
     engine = create_engine(source, driver=driver, dialect=dialect)
     assert engine.url.password is None
     with engine.connect() as connection:
@@ -276,7 +260,7 @@ def test_psycopg_pool_survives_several_expiries(redshift_local: LocalStack) -> N
 def test_50_tasks_on_one_cold_key_make_one_credential_call(redshift_local: LocalStack) -> None:
     redshift_local.set_knobs(latency_seconds=0.2)
     source = redshift_local.source(
-        db_user="alice", host="localhost", port=redshift_local.postgres_port
+        db_user="alice", host="localhost", port=redshift_local.redshift_port
     )
 
     async def main() -> set[int]:
@@ -334,7 +318,7 @@ def test_redshift_connector_is_refused_a_ca_its_trust_store_lacks(
     from redshift_ephemeral import ConfigurationError
 
     monkeypatch.delenv("SSL_CERT_FILE")
-    source = source_for(redshift_local, "redshift_connector", db_user="alice")
+    source = redshift_local.source(db_user="alice")
     with pytest.raises(ConfigurationError, match="redshift_connector cannot be given a CA"):
         connect(source, driver="redshift_connector")
     assert "SSL_CERT_FILE" not in os.environ

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy
 
 from redshift_ephemeral import AwsError, CredentialCache, CredentialSource, ThrottledError
-from redshift_ephemeral.identity import AwsClients
-from redshift_ephemeral.issuers import AwsIssuer
+from redshift_ephemeral.aws.identity import AwsClients
+from redshift_ephemeral.aws.issuers import AwsIssuer
+from redshift_ephemeral.db.pools import connection_pool, create_engine
 from redshift_ephemeral.local import LocalStack
-from redshift_ephemeral.pools import connection_pool, create_engine
 from tests.conftest import FakeClock
 from tests.e2e.conftest import count_rows
 
@@ -59,7 +59,7 @@ def test_outage_past_the_mandatory_window_is_a_clear_error(redshift_local: Local
 def test_throttling_storm_stays_bounded_in_calls(redshift_local: LocalStack) -> None:
     redshift_local.set_knobs(throttle_rate=1.0)
     source = redshift_local.source(
-        db_user="alice", host="localhost", port=redshift_local.postgres_port, max_attempts=3
+        db_user="alice", host="localhost", port=redshift_local.redshift_port, max_attempts=3
     )
     threads_count = 32
     barrier = threading.Barrier(threads_count)

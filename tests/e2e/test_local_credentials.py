@@ -1,4 +1,5 @@
-"""Every credential call yields a real password, enforced by a real PostgreSQL server."""
+"""Every credential call yields a real password, enforced by the stack's Redshift endpoint
+in front of a real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from redshift_ephemeral.local import LocalStack
 from redshift_ephemeral.secret import Secret
 from redshift_ephemeral.targets import Operation
-from tests.e2e.conftest import connect, count_rows, wait_until_expired
+from tests.e2e.conftest import connect, count_rows, uses_tls, wait_until_expired
 
 REFUSED = (psycopg2.OperationalError, psycopg.OperationalError)
 DRIVERS = ["psycopg2", "psycopg"]
@@ -39,9 +40,7 @@ def test_each_call_logs_in_with_verify_full_and_runs_the_seed_query(
     assert credential.sslrootcert == redshift_local.ca_path
     assert count_rows(driver, credential) == 42
     connection = connect(driver, credential)
-    cursor = connection.cursor()
-    cursor.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-    assert cursor.fetchone() == (True,)
+    assert uses_tls(connection)
     connection.close()
 
 

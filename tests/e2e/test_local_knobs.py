@@ -57,7 +57,7 @@ def test_calls_are_counted_per_operation(redshift_local: LocalStack) -> None:
 def test_added_latency_is_observable(redshift_local: LocalStack) -> None:
     redshift_local.set_knobs(latency_seconds=0.3)
     source = redshift_local.source(
-        db_user="alice", host="localhost", port=redshift_local.postgres_port
+        db_user="alice", host="localhost", port=redshift_local.redshift_port
     )
     started = time.monotonic()
     source.get()  # one call: discovery is skipped with an explicit host

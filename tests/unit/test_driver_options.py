@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from redshift_ephemeral.driver_options import (
+from redshift_ephemeral.db.options import (
     LIBPQ_RESERVED,
     REDSHIFT_CONNECTOR_ALLOWED,
     check_command_line,

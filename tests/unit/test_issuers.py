@@ -23,10 +23,10 @@ from redshift_ephemeral import (
     Target,
     TargetNotFoundError,
     ThrottledError,
-    issuers,
 )
-from redshift_ephemeral.identity import AwsClients
-from redshift_ephemeral.issuers import AwsIssuer, issuer_for
+from redshift_ephemeral.aws import issuers
+from redshift_ephemeral.aws.identity import AwsClients
+from redshift_ephemeral.aws.issuers import AwsIssuer, issuer_for
 from redshift_ephemeral.targets import Operation
 from tests.conftest import make_credential
 

@@ -21,7 +21,7 @@ from redshift_ephemeral import (
     CredentialSource,
     Target,
 )
-from redshift_ephemeral.issuers import issuer_for
+from redshift_ephemeral.aws.issuers import issuer_for
 from tests.conftest import FakeClock
 
 STUBBED_PASSWORDS = ("Stubbed-WithIAM-pw-0001", "Stubbed-Serverless-pw-0002")

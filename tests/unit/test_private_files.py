@@ -12,13 +12,13 @@ import certifi
 import pytest
 
 from redshift_ephemeral import tls
-from redshift_ephemeral.errors import ConfigurationError
-from redshift_ephemeral.private_files import (
+from redshift_ephemeral._private_files import (
     UnsafePathError,
     private_directory,
     read_private,
     write_private,
 )
+from redshift_ephemeral.errors import ConfigurationError
 
 OTHER_UID = 65534  # nobody
 

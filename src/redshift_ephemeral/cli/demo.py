@@ -27,7 +27,7 @@ def _step(number: int, text: str) -> None:
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from .. import connect_to_redshift, generate_redshift_credentials
-    from ..extras import optional
+    from .._extras import optional
 
     with optional("local"):
         import psycopg2
@@ -38,13 +38,13 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     started = time.monotonic()
     _step(
         1,
-        "Starting the local stack: a real PostgreSQL server (TLS, scram-sha-256 only) and "
-        "an AWS emulator speaking Redshift's own API.",
+        "Starting the local stack: a Redshift endpoint (TLS only, Redshift's MD5 login) in "
+        "front of a real PostgreSQL server, and an AWS emulator speaking Redshift's own API.",
     )
     with LocalStack(time_scale=args.time_scale) as stack:
         print(
-            f"    PostgreSQL  localhost:{stack.postgres_port}  (certificate from a fresh "
-            f"local CA: {stack.ca_path})"
+            f"    Redshift    {stack.redshift_host}:{stack.redshift_port}  (certificate from a "
+            f"fresh local CA: {stack.ca_path})"
         )
         print(f"    AWS API     {stack.endpoint_url}  (region {stack.region})")
         print(

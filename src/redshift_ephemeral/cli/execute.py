@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from ..driver_options import check_command_line
+    from ..db.options import check_command_line
     from ..errors import ConfigurationError
 
     command = list(args.passthrough)
@@ -49,8 +49,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def run_with_passfile(
     args: argparse.Namespace, environ: Mapping[str, str], command: Sequence[str]
 ) -> int:
+    from ..db.passfile import RefreshingPassfile
     from ..errors import ConfigurationError
-    from ..passfile import RefreshingPassfile
     from ..source import CredentialSource
 
     if environ.get(NESTED_MARKER):

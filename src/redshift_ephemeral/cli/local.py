@@ -1,14 +1,15 @@
 """Start, stop or inspect the local stack in the background.
 
-up      start it (once; later calls report the running one)
+up      start it (once, even if several run at the same time; later calls report it)
 down    stop it and remove its files
-status  show where it listens and the AWS calls it has answered
+status  show where it listens and the AWS calls it has answered (--json for scripts)
 env     print the `export` lines a shell needs:  eval "$(redshift-ephemeral local env)"
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 from collections.abc import Mapping
 
@@ -29,37 +30,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=12 * 3600,
         help="for `up`: stop by itself after this many seconds (default 12 h)",
     )
+    parser.add_argument(
+        "--json", action="store_true", help="for `status`: one JSON object, for scripts"
+    )
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from ..local import stack as local_stack
+    from ..local import background
+    from ..local.stack import LocalStack
 
     if args.action == "up":
-        info = local_stack.start_background(args.time_scale, args.ttl)
+        stack = LocalStack.attach(background.start_background(args.time_scale, args.ttl))
         print(
-            f"local stack running (pid {info['pid']}): AWS API {info['endpoint_url']}, "
-            f"PostgreSQL localhost:{info['postgres_port']}"
+            f"local stack running (pid {stack.pid}): AWS API {stack.endpoint_url}, "
+            f"Redshift endpoint {stack.redshift_host}:{stack.redshift_port}"
         )
         print('use it in this shell with:  eval "$(redshift-ephemeral local env)"')
         return 0
     if args.action == "down":
-        stopped = local_stack.stop_background()
+        stopped = background.stop_background()
         print("local stack stopped" if stopped else "no local stack was running")
         return 0
-    running = local_stack.background_info()
+    running = background.background_info()
     if running is None:
         raise ConfigurationError(
             "No local stack is running. Start one with `redshift-ephemeral local up`."
         )
-    stack = local_stack.LocalStack.attach(running)
+    stack = LocalStack.attach(running)
     if args.action == "env":
         for name, value in stack.environment().items():
             print(f"export {name}={shlex.quote(value)}")
         return 0
-    print(f"pid          {stack.pid}")
-    print(f"AWS API      {stack.endpoint_url} (region {stack.region})")
-    print(f"PostgreSQL   {stack.postgres_host}:{stack.postgres_port}")
-    print(f"CA           {stack.ca_path}")
-    calls = stack.calls()
+    status = stack.status()
+    if args.json:
+        print(json.dumps(status, indent=2, sort_keys=True))
+        return 0
+    endpoint = status["redshift_endpoint"]
+    print(f"pid          {status['pid']}")
+    print(f"AWS API      {status['aws_endpoint_url']} (region {status['region']})")
+    print(f"Redshift     {endpoint['host']}:{endpoint['port']}")
+    print(f"CA           {status['ca_path']}")
+    print(f"CA bundle    {status['ca_bundle_path']} (SSL_CERT_FILE)")
+    calls = status["calls"]
     print("AWS calls    " + (", ".join(f"{k}={v}" for k, v in sorted(calls.items())) or "none"))
     return 0

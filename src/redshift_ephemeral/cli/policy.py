@@ -42,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from ..aws.policy import policy_document, uses_discovery
     from ..errors import ConfigurationError
-    from ..policy import policy_document, uses_discovery
     from ..source import CredentialSource
 
     source = CredentialSource.from_options(**resolve(args, environ))
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         raise ConfigurationError(f"Invalid account {account!r}: an AWS account id is 12 digits.")
     region = source.request.target.region or source.identity.region
     if account is None or region is None:
-        from ..issuers import issuer_for
+        from ..aws.issuers import issuer_for
 
         issuer = issuer_for(source.identity)
         region = region or issuer.clients.region()
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         # The database defaults to the cluster's own: name it rather than '*' when we can.
         from dataclasses import replace
 
-        from ..issuers import issuer_for
+        from ..aws.issuers import issuer_for
 
         try:
             database = issuer_for(source.identity).endpoint(request.target).default_database
@@ -90,8 +90,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _current_role_id(source: CredentialSource) -> str:
     """The unique id of the role the caller is a session of (its user id: ``AROA…:session``)."""
+    from ..aws.issuers import issuer_for
     from ..errors import ConfigurationError
-    from ..issuers import issuer_for
 
     user_id = str(issuer_for(source.identity).clients.sts().get_caller_identity()["UserId"])
     if ":" not in user_id:

@@ -57,7 +57,7 @@ def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], output_format:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from ..connections import connect, default_driver
+    from ..db.connections import connect, default_driver
     from ..errors import QueryError
     from ..source import CredentialSource
 

@@ -1,5 +1,6 @@
-"""The local stack: a real PostgreSQL server that enforces the expiry of every issued
-password, and an AWS emulator that issues them (SPEC §6).
+"""The local stack (SPEC §6): a Redshift endpoint that logs users in as Redshift does and
+refuses every expired password, a real PostgreSQL server behind it that only the stack can
+reach, and an AWS emulator that issues the passwords.
 
     from redshift_ephemeral.local import LocalStack
 

@@ -5,9 +5,10 @@ moto's server answers what moto implements (CreateCluster, DescribeClusters, STS
 WSGI layer in front of it answers what moto lacks or must do differently:
 
 * the credential calls (GetClusterCredentials, GetClusterCredentialsWithIAM, serverless
-  GetCredentials), whose passwords become real PostgreSQL logins (``roles.py``);
+  GetCredentials): each password is recorded for the Redshift endpoint to check
+  (``passwords.py``) and its login role gets exactly its memberships (``roles.py``);
 * redshift-serverless CreateWorkgroup / GetWorkgroup (JSON protocol);
-* endpoints rewritten to the local PostgreSQL server;
+* endpoints rewritten to the stack's Redshift endpoint (``redshift_endpoint.py``);
 * AWS authentication and authorization for every call, moto's included: SigV4 against the
   keys of IAM users and STS sessions (``sigv4.py``, ``identities.py``), then the caller's
   identity-based policies (``iam_policy.py``) on the action and resource ARNs AWS uses;
@@ -22,6 +23,7 @@ redshift-serverless), so botocore raises what it would raise against AWS.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -51,7 +53,8 @@ from .iam_policy import (
 )
 from .identities import Identities, Identity
 from .passthrough import UNAUTHORIZED_ACTIONS, moto_implements, resource_for
-from .roles import LoginRoles
+from .passwords import IssuedPasswords
+from .roles import RoleKind, RoleNameTaken, Roles
 from .sigv4 import AuthenticationError, Authorization, ReceivedRequest, verify
 from .wire import Members, xml_elements
 
@@ -78,7 +81,7 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 class Knobs:
     """What tests and benchmarks can turn. All changes apply to the next call."""
 
-    time_scale: float = 1.0  # 1/300: a 900 s password lasts 3 s (Expiration and VALID UNTIL)
+    time_scale: float = 1.0  # 1/300: a 900 s password lasts 3 s (Expiration, and at login)
     latency_seconds: float = 0.0  # added to every AWS call
     throttle_rate: float = 0.0  # share of calls answered with AWS's throttling error
     outage: bool = False  # every AWS call fails with 503 ServiceUnavailable
@@ -127,24 +130,27 @@ def login_name_for(principal_arn: str) -> str:
 
 
 class Emulator:
-    """The WSGI application. ``postgres_host``/``postgres_port`` is what endpoints report."""
+    """The WSGI application. ``endpoint_host``/``endpoint_port`` (the Redshift endpoint) is
+    what DescribeClusters and GetWorkgroup report."""
 
     def __init__(
         self,
         moto_app: WsgiApp,
-        roles: LoginRoles,
+        roles: Roles,
+        passwords: IssuedPasswords,
         *,
-        postgres_port: int,
+        endpoint_port: int,
         control_token: str,
-        postgres_host: str = "localhost",
+        endpoint_host: str = "localhost",
         seed: int = 0,
         restart_postgres: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self._moto = moto_app
         self._roles = roles
-        self.postgres_host = postgres_host
-        self.postgres_port = postgres_port
+        self._passwords = passwords
+        self.endpoint_host = endpoint_host
+        self.endpoint_port = endpoint_port
         self._control_token = control_token
         self._restart_postgres = restart_postgres
         self.knobs = Knobs()
@@ -322,15 +328,27 @@ class Emulator:
     def _issue(
         self,
         login: str,
-        member_of: Iterable[str],
+        user: str,
+        groups: Iterable[str],
         duration: int,
         knobs: Knobs,
+        *,
         create_login: bool = True,
     ) -> tuple[str, datetime]:
+        """A password for ``login``; unless ``create_login`` is false (the user does not
+        exist: AWS answers, the login fails), the login role gets its memberships and the
+        Redshift endpoint learns the password."""
         password = _new_password()
         expiration = datetime.now(UTC) + timedelta(seconds=duration * knobs.time_scale)
         if create_login:
-            self._roles.issue(login, password, expiration, member_of)
+            try:
+                self._roles.issue(login, user, groups)
+            except RoleNameTaken as error:
+                # A name PostgreSQL cannot hold as a login: as for a missing user, AWS
+                # answers and the login fails.
+                logger.warning("no login role for %s: %s", login, error)
+            else:
+                self._passwords.add(login, password, expiration)
         with self._lock:
             self.issued_passwords.append(password)
         return password, expiration
@@ -366,18 +384,19 @@ class Emulator:
         self._cluster(call, cluster_id)
         if database is not None:
             self._require_database(call, database)
-        exists = self._roles.role_exists(user)
-        if not exists and auto_create:
-            self._roles.create_user(user)
+        kind = self._roles.kind_of(user)
+        exists = kind is RoleKind.USER
+        created = False
+        if kind is None and auto_create:
+            with contextlib.suppress(RoleNameTaken):
+                self._roles.create_user(user)
+                created = True
         # AWS: "IAMA:" whenever AutoCreate is true, whether or not the user existed.
         login = ("IAMA:" if auto_create else "IAM:") + user
-        # AutoCreate=false for an unknown user: AWS still answers; the login then fails.
+        # A DbUser that is not a database user (unknown without AutoCreate, or a group, a
+        # system role, the administrator): AWS still answers; the login then fails.
         password, expiration = self._issue(
-            login,
-            [user, *groups],
-            duration,
-            knobs,
-            create_login=exists or auto_create,
+            login, user, groups, duration, knobs, create_login=exists or created
         )
         return {"DbUser": login, "DbPassword": password, "Expiration": expiration}
 
@@ -498,7 +517,7 @@ class Emulator:
         """Identity mode: the login is the caller's IAM identity, with the privileges of the
         database user of the same name. Returns login, password, expiration, next refresh."""
         login = login_name_for(self._principal(call))
-        password, expiration = self._issue(login, [login.split(":", 1)[1]], duration, knobs)
+        password, expiration = self._issue(login, login.split(":", 1)[1], (), duration, knobs)
         next_refresh = expiration - (expiration - datetime.now(UTC)) / 4
         return login, password, expiration, next_refresh
 
@@ -583,9 +602,9 @@ class Emulator:
             "baseCapacity": call.params.get("baseCapacity", 128),
             "status": "AVAILABLE",
             "creationDate": time.time(),
-            "port": self.postgres_port,
+            "port": self.endpoint_port,
             "publiclyAccessible": False,
-            "endpoint": {"address": self.postgres_host, "port": self.postgres_port},
+            "endpoint": {"address": self.endpoint_host, "port": self.endpoint_port},
         }
         with self._lock:
             if name in self._workgroups:
@@ -736,10 +755,10 @@ class Emulator:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
-        # Clusters live in the local PostgreSQL: report its address, not moto's invented one.
+        # Clusters are reached through the stack's Redshift endpoint, not moto's invented one.
         endpoint = (
-            f"<Endpoint><Address>{self.postgres_host}</Address>"
-            f"<Port>{self.postgres_port}</Port></Endpoint>"
+            f"<Endpoint><Address>{self.endpoint_host}</Address>"
+            f"<Port>{self.endpoint_port}</Port></Endpoint>"
         ).encode()
         content = _ENDPOINT.sub(endpoint, content)
         headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
@@ -808,6 +827,18 @@ class Emulator:
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         if command == "restart-postgres" and self._restart_postgres is not None:
             self._restart_postgres()  # outside the lock: it takes a moment
+            command = "state"
+        elif command == "create-group":
+            # The stack administrator's act (as CREATE GROUP on Redshift), never a request's.
+            try:
+                self._roles.create_group(str(json.loads(body)["name"]))
+            except (ValueError, KeyError, TypeError) as error:
+                return self._respond(
+                    start_response,
+                    400,
+                    json.dumps({"error": str(error)}).encode(),
+                    "application/json",
+                )
             command = "state"
         try:
             with self._lock:

@@ -1,8 +1,14 @@
-"""A throw-away PostgreSQL server: system binaries, a private directory, a free loopback
-port, TLS from a fresh local CA, and ``hostssl … scram-sha-256`` as the only way in.
+"""A throw-away PostgreSQL server behind the Redshift endpoint: system binaries, a private
+directory, and no network at all.
 
-Runs ``postgres`` as an unprivileged OS user when we are root (``initdb`` refuses root).
-The bootstrap administrator's password is generated here and never leaves this process.
+It listens only on a Unix socket (``listen_addresses = ''``) in a directory of mode 0700
+owned by the server's OS account, so only that account and root reach it - that is, only the
+stack: as root, the stack runs ``postgres`` as an unprivileged account (``initdb`` refuses
+root) and reaches the socket as root; otherwise both run as the same user. Because nothing
+else can open the socket, ``pg_hba.conf`` is a single ``local all all trust`` line: the
+Redshift endpoint (``redshift_endpoint.py``) authenticates clients and then opens their
+session here as the login they proved, and the administrator connects the same way. No
+password exists on this side at all.
 """
 
 from __future__ import annotations
@@ -13,12 +19,10 @@ import glob
 import logging
 import os
 import pwd
-import secrets
 import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -39,6 +43,8 @@ INSTALL_HINT = (
     "or put their directory on PATH."
 )
 ADMIN_USER = "stack_admin"
+# Names the socket file (.s.PGSQL.5432); each stack has its own directory, so no clash.
+SOCKET_PORT = 5432
 _UNPRIVILEGED_USERS = ("postgres", "nobody")
 _PR_SET_PDEATHSIG = 1
 
@@ -103,31 +109,31 @@ class ServerAccount:
 
 
 class PostgresServer:
-    """Start with ``start()``, stop with ``stop()`` (or use as a context manager)."""
+    """Start with ``start()``, stop with ``stop()`` (or use as a context manager). Its files
+    live in ``base_dir``, which must not exist yet; ``stop()`` removes it."""
 
-    def __init__(
-        self, *, bindir: Path | None = None, port: int | None = None, max_connections: int = 200
-    ):
+    def __init__(self, base_dir: Path, *, bindir: Path | None = None, max_connections: int = 200):
         self.bindir = bindir or find_bindir()
-        self.host = "127.0.0.1"
-        self.port = port or free_port()
+        self.port = SOCKET_PORT
         self.max_connections = max_connections
         self.account = ServerAccount.choose()
-        self.base_dir = Path(tempfile.mkdtemp(prefix="redshift-ephemeral-pg-"))
-        self.data_dir = self.base_dir / "data"
-        self.tls_dir = self.base_dir / "tls"
-        self.ca_path = self.base_dir / "ca.pem"
-        self.log_path = self.base_dir / "postgres.log"
-        self._admin_password = secrets.token_urlsafe(32)
+        self.base_dir = base_dir
+        self.data_dir = base_dir / "data"
+        self.socket_dir = base_dir / "socket"
+        self.log_path = base_dir / "postgres.log"
         self._process: subprocess.Popen[bytes] | None = None
         self._admin: psycopg.Connection[tuple[object, ...]] | None = None
         self._admin_lock = threading.Lock()
+
+    @property
+    def socket_path(self) -> Path:
+        return self.socket_dir / f".s.PGSQL.{self.port}"
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self, timeout: float = 60.0) -> PostgresServer:
         try:
-            self._write_tls()
+            self._make_directories()
             self._initdb()
             self._configure()
             self._launch()
@@ -181,7 +187,9 @@ class PostgresServer:
 
     @contextlib.contextmanager
     def admin(self, database: str = "postgres") -> Iterator[psycopg.Connection[tuple[object, ...]]]:
-        """A superuser connection (TLS, scram), one at a time. Kept open for ``postgres``."""
+        """A superuser connection through the private socket, one at a time. Kept open for
+        ``postgres``. Its ``search_path`` is ``pg_catalog`` alone, so an object a login
+        creates can never stand in for a catalog one in the administrator's statements."""
         import psycopg
 
         with self._admin_lock:
@@ -195,13 +203,11 @@ class PostgresServer:
 
     def _admin_params(self, database: str) -> dict[str, Any]:
         return {
-            "host": "localhost",
+            "host": str(self.socket_dir),
             "port": self.port,
             "dbname": database,
             "user": ADMIN_USER,
-            "password": self._admin_password,
-            "sslmode": "verify-full",
-            "sslrootcert": str(self.ca_path),
+            "options": "-c search_path=pg_catalog",
             "connect_timeout": 10,
         }
 
@@ -225,63 +231,41 @@ class PostgresServer:
         if self.account is not None:
             os.chown(path, self.account.uid, self.account.gid)
 
-    def _write_tls(self) -> None:
-        import trustme
-
-        ca = trustme.CA(organization_name="redshift-ephemeral local CA")
-        server = ca.issue_cert("localhost", "127.0.0.1", "::1")
-        self.tls_dir.mkdir(mode=0o700)
-        ca.cert_pem.write_to_path(str(self.ca_path))
-        self.ca_path.chmod(0o644)
-        certificate, key = self.tls_dir / "server.crt", self.tls_dir / "server.key"
-        for index, blob in enumerate(server.cert_chain_pems):
-            blob.write_to_path(str(certificate), append=index > 0)
-        server.private_key_pem.write_to_path(str(key))
-        key.chmod(0o600)
-        for path in (self.base_dir, self.tls_dir, certificate, key):
-            self._chown(path)
-        # Clients (us) need to reach the CA file; the server needs its own directory.
+    def _make_directories(self) -> None:
+        # Ours, traversable (0711) so the server account reaches its own directories inside;
+        # those (data, socket) are the server account's alone (0700).
+        self.base_dir.mkdir(mode=0o711)
         self.base_dir.chmod(0o711)
+        for directory in (self.data_dir, self.socket_dir):
+            directory.mkdir(mode=0o700)
+            self._chown(directory)
 
     def _initdb(self) -> None:
-        password_file = self.tls_dir / "bootstrap"
-        descriptor = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(self._admin_password + "\n")
-            self._chown(password_file)
-            self._run_as_server(
-                [
-                    str(self.bindir / "initdb"),
-                    "--pgdata",
-                    str(self.data_dir),
-                    "--username",
-                    ADMIN_USER,
-                    "--pwfile",
-                    str(password_file),
-                    "--auth",
-                    "scram-sha-256",
-                    "--encoding",
-                    "UTF8",
-                    "--locale",
-                    "C",
-                    "--no-sync",
-                    "--no-instructions",
-                ]
-            )
-        finally:
-            password_file.unlink(missing_ok=True)
+        self._run_as_server(
+            [
+                str(self.bindir / "initdb"),
+                "--pgdata",
+                str(self.data_dir),
+                "--username",
+                ADMIN_USER,
+                "--auth",
+                "trust",  # replaced below by the only rule: the private socket
+                "--encoding",
+                "UTF8",
+                "--locale",
+                "C",
+                "--no-sync",
+                "--no-instructions",
+            ]
+        )
 
     def _configure(self) -> None:
         settings = {
-            "listen_addresses": "'127.0.0.1,::1'",
+            "listen_addresses": "''",  # no TCP at all
             "port": str(self.port),
-            "unix_socket_directories": "''",
+            "unix_socket_directories": f"'{self.socket_dir}'",
+            "unix_socket_permissions": "0700",
             "max_connections": str(self.max_connections),
-            "ssl": "on",
-            "ssl_cert_file": f"'{self.tls_dir / 'server.crt'}'",
-            "ssl_key_file": f"'{self.tls_dir / 'server.key'}'",
-            "password_encryption": "'scram-sha-256'",
             "fsync": "off",
             "synchronous_commit": "off",
             "full_page_writes": "off",
@@ -291,11 +275,8 @@ class PostgresServer:
         with (self.data_dir / "postgresql.conf").open("a", encoding="utf-8") as conf:
             conf.write("\n# redshift-ephemeral local stack\n")
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
-        # TLS and a SCRAM password, from loopback only: nothing else gets in.
-        (self.data_dir / "pg_hba.conf").write_text(
-            "hostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n",
-            encoding="utf-8",
-        )
+        # Only the socket, which only the stack can open; no replication connections.
+        (self.data_dir / "pg_hba.conf").write_text("local all all trust\n", encoding="utf-8")
 
     def _launch(self) -> None:
         log = self.log_path.open("ab")

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from .postgres import PostgresServer
+from .roles import Roles
 
 CLUSTER_ID = "demo-cluster"
 WORKGROUP = "demo-workgroup"
@@ -35,17 +36,22 @@ DISCOVERY_ACTIONS = [
 ]
 
 
-def seed_database(server: PostgresServer) -> None:
+def seed_database(server: PostgresServer, roles: Roles) -> None:
     with server.admin() as conn:
         conn.execute(f"CREATE DATABASE {DATABASE}")
-        for role in (READER_USER, OTHER_USER, GROUP):
-            conn.execute(f"CREATE ROLE {role} NOLOGIN")
+    for user in (READER_USER, OTHER_USER):
+        roles.create_user(user)
+    roles.create_group(GROUP)
     with server.admin(DATABASE) as conn:
-        conn.execute(f"CREATE TABLE {TABLE} (id integer PRIMARY KEY, name text NOT NULL)")
+        conn.execute(f"CREATE TABLE public.{TABLE} (id integer PRIMARY KEY, name text NOT NULL)")
         conn.execute(
-            f"INSERT INTO {TABLE} SELECT n, 'row ' || n FROM generate_series(1, {TABLE_ROWS}) n"  # noqa: S608
+            f"INSERT INTO public.{TABLE} "  # noqa: S608 - our own constants
+            f"SELECT n, 'row ' || n FROM generate_series(1, {TABLE_ROWS}) n"
         )
-        conn.execute(f"GRANT SELECT ON {TABLE} TO {READER_USER}, {GROUP}")
+        conn.execute(f"GRANT SELECT ON public.{TABLE} TO {READER_USER}, {GROUP}")
+        # Redshift's default (PostgreSQL 15 dropped CREATE): anyone may build tables in
+        # public, as `dbt run` does.
+        conn.execute("GRANT CREATE, USAGE ON SCHEMA public TO PUBLIC")
 
 
 def seeded_policies(workgroup_arn: str) -> dict[str, dict[str, Any]]:

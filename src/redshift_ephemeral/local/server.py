@@ -1,19 +1,23 @@
-"""The local stack's own process: PostgreSQL + the AWS emulator, until SIGTERM or SIGINT.
+"""The local stack's own process: PostgreSQL, the Redshift endpoint in front of it and the
+AWS emulator, until SIGTERM or SIGINT.
 
 Started by ``stack.LocalStack`` (foreground, dies with its parent) or ``local up``
-(background). Prints one JSON line when ready; the PostgreSQL administrator's password never
-leaves this process.
+(background). Prints one JSON line when ready. Its files live in one directory (removed at
+exit): the CA and client bundle, the endpoint's key, and PostgreSQL's private directory.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import secrets
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,11 +25,14 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from ..private_files import write_private
+from .._private_files import read_private, write_private
+from .certificates import StackCertificates
 from .emulator import Emulator
+from .passwords import IssuedPasswords
 from .postgres import PostgresServer, die_with_parent, free_port
-from .redshift_front import RedshiftFront
-from .roles import LoginRoles
+from .processes import start_time
+from .redshift_endpoint import RedshiftEndpoint
+from .roles import Roles
 from .seed import ADMIN_USER, REGION, seed_aws, seed_database
 
 
@@ -42,26 +49,31 @@ def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())
-    postgres = PostgresServer()
+    # Ours, traversable by the PostgreSQL account (0711); CA files inside are public.
+    directory = Path(tempfile.mkdtemp(prefix="redshift-ephemeral-stack-"))
+    directory.chmod(0o711)
+    postgres = PostgresServer(directory / "postgres")
     # PostgreSQL dies with the thread that started it (PR_SET_PDEATHSIG is per thread), so a
     # restart runs on this long-lived thread, not on a short-lived HTTP request thread.
     owner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="postgres-owner")
     http = None
-    front = None
+    endpoint = None
     try:
+        certificates = StackCertificates.create(directory)
         postgres.start()
-        seed_database(postgres)
-        front = RedshiftFront(
-            postgres.port,
-            postgres.tls_dir / "server.crt",
-            postgres.tls_dir / "server.key",
-            postgres.ca_path,
+        roles = Roles(postgres)
+        seed_database(postgres, roles)
+        passwords = IssuedPasswords()
+        endpoint = RedshiftEndpoint(
+            passwords, postgres.socket_path, certificates.certificate_path, certificates.key_path
         ).start()
         token = secrets.token_urlsafe(24)
         emulator = Emulator(
             DomainDispatcherApplication(create_backend_app),
-            LoginRoles(postgres),
-            postgres_port=postgres.port,
+            roles,
+            passwords,
+            endpoint_host=endpoint.host,
+            endpoint_port=endpoint.port,
             control_token=token,
             restart_postgres=lambda: owner.submit(postgres.restart).result(),
         )
@@ -81,12 +93,14 @@ def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -
         emulator.calls.clear()  # count the user's calls, not the seeding
         ready = {
             "pid": os.getpid(),
+            # With the pid, who we are: a later process reusing the pid has another start.
+            "process_start": start_time(os.getpid()),
             "endpoint_url": endpoint_url,
             "region": REGION,
-            "postgres_host": "localhost",
-            "postgres_port": postgres.port,
-            "redshift_port": front.port,
-            "ca_path": str(postgres.ca_path),
+            "redshift_host": endpoint.host,
+            "redshift_port": endpoint.port,
+            "ca_path": str(certificates.ca_path),
+            "ca_bundle_path": str(certificates.bundle_path),
             "control_token": token,
             "access_keys": keys,
         }
@@ -98,12 +112,21 @@ def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -
     finally:
         if http is not None:
             http.shutdown()
-        if front is not None:
-            front.stop()
+        if endpoint is not None:
+            endpoint.stop()
         postgres.stop()
         owner.shutdown()
+        shutil.rmtree(directory, ignore_errors=True)
         if state_file is not None:
-            state_file.unlink(missing_ok=True)
+            _forget_state(state_file)
+
+
+def _forget_state(path: Path) -> None:
+    """Remove the state file if it still describes this process (never another's)."""
+    content = read_private(path)
+    with contextlib.suppress(ValueError, TypeError):
+        if content is not None and json.loads(content).get("pid") == os.getpid():
+            path.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:

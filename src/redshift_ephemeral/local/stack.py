@@ -8,17 +8,13 @@ talks to it over its control endpoint.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import json
-import os
 import selectors
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 from . import seed
@@ -140,23 +136,25 @@ class LocalStack:
         return str(self._info["region"])
 
     @property
-    def postgres_host(self) -> str:
-        return str(self._info["postgres_host"])
-
-    @property
-    def postgres_port(self) -> int:
-        return int(self._info["postgres_port"])
+    def redshift_host(self) -> str:
+        """The Redshift endpoint (``redshift_endpoint.py``): what DescribeClusters and
+        GetWorkgroup advertise, and the only address of the database."""
+        return str(self._info["redshift_host"])
 
     @property
     def redshift_port(self) -> int:
-        """A port in front of the same server that also accepts what Redshift-only drivers
-        (redshift_connector) send at start-up; see ``redshift_front.py``."""
         return int(self._info["redshift_port"])
 
     @property
     def ca_path(self) -> str:
-        """The local CA that signed the server certificate: pass it as ``sslrootcert``."""
+        """The local CA that signed the endpoint's certificate: pass it as ``sslrootcert``."""
         return str(self._info["ca_path"])
+
+    @property
+    def ca_bundle_path(self) -> str:
+        """certifi's roots plus the local CA: ``SSL_CERT_FILE`` for clients that trust only
+        OpenSSL's default store (redshift_connector)."""
+        return str(self._info["ca_bundle_path"])
 
     def access_keys(self, user: str = seed.READER_USER) -> tuple[str, str]:
         keys = self._info["access_keys"][user]
@@ -164,7 +162,9 @@ class LocalStack:
 
     def environment(self, user: str = seed.READER_USER) -> dict[str, str]:
         """What a shell needs to use the stack (``local env``): endpoint, dummy keys of the
-        IAM user ``user``, region, CA and the default cluster."""
+        IAM user ``user``, region, CA and the default cluster. ``SSL_CERT_FILE`` is the
+        bundle (public roots + the local CA), so unmodified redshift_connector trusts the
+        stack and other TLS clients in that shell still trust everyone else."""
         key_id, secret = self.access_keys(user)
         return {
             "AWS_ENDPOINT_URL": self.endpoint_url,
@@ -173,6 +173,7 @@ class LocalStack:
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
             "REDSHIFT_EPHEMERAL_SSLROOTCERT": self.ca_path,
+            "SSL_CERT_FILE": self.ca_bundle_path,
             "REDSHIFT_EPHEMERAL_CLUSTER_ID": seed.CLUSTER_ID,
         }
 
@@ -242,93 +243,30 @@ class LocalStack:
     def clear_issued_passwords(self) -> None:
         self._control("clear-issued")
 
+    def create_group(self, name: str) -> None:
+        """Create a database group, as the cluster administrator's ``CREATE GROUP`` would:
+        DbGroups may name it from then on. It starts with no privileges."""
+        self._control("create-group", {"name": name})
+
+    def status(self) -> dict[str, Any]:
+        """What scripts need (``local status --json``): endpoints, CA, region, call counts.
+        No secret: neither the control token nor access keys."""
+        return {
+            "pid": self.pid,
+            "aws_endpoint_url": self.endpoint_url,
+            "region": self.region,
+            "redshift_endpoint": {"host": self.redshift_host, "port": self.redshift_port},
+            "ca_path": self.ca_path,
+            "ca_bundle_path": self.ca_bundle_path,
+            "calls": self.calls(),
+        }
+
 
 def check_prerequisites() -> None:
     """Fail fast, naming what to install, before spawning anything: the ``local`` extra's
     packages and PostgreSQL's server binaries."""
-    from ..extras import require_installed
+    from .._extras import require_installed
     from .postgres import find_bindir
 
     require_installed("local", "moto", "werkzeug", "trustme", "psycopg")
     find_bindir()
-
-
-def state_file() -> Path:
-    """Where ``local up`` records the background stack (0600, in a 0700 directory)."""
-    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    return Path(base) / f"redshift-ephemeral-{os.getuid()}" / "local-stack.json"
-
-
-def start_background(
-    time_scale: float = 1.0, ttl_seconds: float = 12 * 3600, timeout: float = 90.0
-) -> dict[str, Any]:
-    """Start a detached stack that outlives this process (``local up``)."""
-    check_prerequisites()
-    path = state_file()
-    if path.exists():
-        info = json.loads(path.read_text())
-        if _alive(int(info["pid"])):
-            return dict(info)
-        path.unlink()
-    log_path = path.with_suffix(".log")
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "redshift_ephemeral.local.server",
-                "--state-file",
-                str(path),
-                "--time-scale",
-                repr(time_scale),
-                "--ttl",
-                str(ttl_seconds),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            raise RuntimeError(f"the local stack failed to start: {log_path.read_text()[-2000:]}")
-        time.sleep(0.1)
-    return dict(json.loads(path.read_text()))
-
-
-def stop_background(timeout: float = 30.0) -> bool:
-    """Stop the background stack; False if none was running."""
-    path = state_file()
-    if not path.exists():
-        return False
-    pid = int(json.loads(path.read_text())["pid"])
-    if not _alive(pid):
-        path.unlink(missing_ok=True)
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return True
-
-
-def background_info() -> dict[str, Any] | None:
-    path = state_file()
-    if not path.exists():
-        return None
-    info = dict(json.loads(path.read_text()))
-    return info if _alive(int(info["pid"])) else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

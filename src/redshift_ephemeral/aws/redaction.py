@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-from .secret import REDACTED
+from ..secret import REDACTED
 
 _SECRET_FIELDS = (
     "DbPassword",

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._extras import optional
+from ..credentials import Credential
+from ..source import CredentialSource, source_from
 from .connections import (
     Driver,
     aopen_with_retry,
@@ -19,10 +22,7 @@ from .connections import (
     open_driver_connection,
     open_with_retry,
 )
-from .credentials import Credential
-from .driver_options import check_engine_options, check_pool_options
-from .extras import optional
-from .source import CredentialSource, source_from
+from .options import check_engine_options, check_pool_options
 
 if TYPE_CHECKING:
     import psycopg_pool

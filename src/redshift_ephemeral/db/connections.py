@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from .credentials import Credential
-from .driver_options import check_driver_options, merge
-from .errors import ConfigurationError, DatabaseConnectionError, RedshiftEphemeralError
-from .extras import optional
-from .source import CredentialSource, source_from
-from .tls import check_redshift_connector_trust
+from .._extras import optional
+from ..credentials import Credential
+from ..errors import ConfigurationError, DatabaseConnectionError, RedshiftEphemeralError
+from ..source import CredentialSource, source_from
+from ..tls import check_redshift_connector_trust
+from .options import check_driver_options, merge
 
 if TYPE_CHECKING:
     import psycopg
@@ -224,9 +224,6 @@ def open_driver_connection(driver: Driver, credential: Credential, options: dict
         with optional("redshift_connector"):
             import redshift_connector
 
-        from .compat import patch_redshift_connector_sasl
-
-        patch_redshift_connector_sasl()
         if credential.sslmode not in ("verify-ca", "verify-full"):
             raise ConfigurationError(
                 f"redshift_connector cannot use sslmode={credential.sslmode!r}: it verifies the "

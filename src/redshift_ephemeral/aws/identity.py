@@ -27,7 +27,7 @@ from botocore.credentials import (
 from botocore.exceptions import NoCredentialsError
 from botocore.utils import JSONFileCache
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
     import boto3

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 _ON_THE_SOURCE = (
     "set it on the CredentialSource (host=/port=, database=, db_user=; --host/--port, "

@@ -14,9 +14,9 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from .credentials import Credential
-from .private_files import write_private
-from .source import CredentialSource
+from .._private_files import write_private
+from ..credentials import Credential
+from ..source import CredentialSource
 
 logger = logging.getLogger(__name__)
 

@@ -15,14 +15,14 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from .aws_errors import translate
-from .credentials import Credential
-from .errors import AwsError
+from ..credentials import Credential
+from ..errors import AwsError
+from ..secret import Secret
+from ..targets import DEFAULT_PORT, CredentialRequest, Deployment, Operation, Target
+from .errors import translate
 from .identity import AwsClients, AwsIdentity
 from .policy import DEFAULT_DATABASE, credential_resources
 from .redaction import install as install_log_redaction
-from .secret import Secret
-from .targets import DEFAULT_PORT, CredentialRequest, Deployment, Operation, Target
 
 logger = logging.getLogger(__name__)
 install_log_redaction()

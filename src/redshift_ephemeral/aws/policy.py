@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .errors import ConfigurationError
-from .targets import CredentialRequest, Deployment, Operation
+from ..errors import ConfigurationError
+from ..targets import CredentialRequest, Deployment, Operation
 
 DEFAULT_DATABASE = "dev"
 _ROLE_ID = re.compile(r"AROA[A-Z0-9]{4,124}")

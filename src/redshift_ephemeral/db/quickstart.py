@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .extras import optional
-from .source import CredentialSource
-from .targets import DEFAULT_DURATION_SECONDS
+from .._extras import optional
+from ..source import CredentialSource
+from ..targets import DEFAULT_DURATION_SECONDS
 
 if TYPE_CHECKING:
     import psycopg2.extensions

@@ -24,7 +24,7 @@ from botocore.exceptions import (
     UnauthorizedSSOTokenError,
 )
 
-from .errors import (
+from ..errors import (
     AccessDeniedError,
     AwsError,
     AwsIdentityError,
