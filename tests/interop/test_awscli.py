@@ -274,3 +274,25 @@ def test_an_operation_not_emulated_is_an_aws_error_at_once(
     stderr, _ = aws_error(client, *args)
     assert f"({code})" in stderr
     assert sum(client.stack.calls().values()) == 1  # answered once, not retried
+
+
+# -- with nothing of ours: the AWS CLI's password, psql's login ---------------------------
+
+AWS_DOCS_FLOW = """
+set -eu
+endpoint=$(aws redshift describe-clusters --cluster-identifier demo-cluster \
+    --query 'Clusters[0].Endpoint.[Address,Port]' --output text)
+credentials=$(aws redshift get-cluster-credentials --cluster-identifier demo-cluster \
+    --db-user alice --db-name dev --query '[DbUser,DbPassword]' --output text)
+read -r host port <<<"$endpoint"
+read -r user password <<<"$credentials"
+PGPASSWORD="$password" PGSSLMODE=verify-full PGSSLROOTCERT="$REDSHIFT_EPHEMERAL_SSLROOTCERT" \
+    psql -h "$host" -p "$port" -U "$user" -d dev -tAc 'SELECT COUNT(*) FROM my_table'
+"""
+
+
+def test_a_password_from_the_aws_cli_logs_psql_in_over_verify_full(client: Client) -> None:
+    """AWS's documented flow: the endpoint and a password from the AWS CLI, psql with them."""
+    result = client.run(["bash", "-c", AWS_DOCS_FLOW], venv="awscli")
+    assert_succeeded(result)
+    assert result.stdout.strip() == str(seed.TABLE_ROWS)
