@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from .errors import ConfigurationError
 from .secret import REDACTED, Secret
-from .targets import Operation
+from .targets import Operation, validate_host
 
 
 def _libpq_quote(value: str) -> str:
@@ -25,8 +26,49 @@ def _libpq_quote(value: str) -> str:
     return f"'{escaped}'"
 
 
-def _pgpass_escape(value: str) -> str:
+def _pgpass_field(value: str) -> str:
+    """A pgpass match field, as libpq reads it: ``\\`` escapes the next character, an
+    unescaped ``:`` ends the field, and a field that is exactly ``*`` matches anything - so a
+    literal ``*`` is escaped too."""
+    return value.replace("\\", "\\\\").replace(":", "\\:").replace("*", "\\*")
+
+
+def _pgpass_password(value: str) -> str:
     return value.replace("\\", "\\\\").replace(":", "\\:")
+
+
+def _url_part(value: str) -> str:
+    """Percent-encode every reserved character, so no value can end its URL component."""
+    return quote(value, safe="")
+
+
+def _url_host(host: str) -> str:
+    """IPv6 literals go in brackets (RFC 3986); names and IPv4 need no escaping, because
+    ``validate_host`` lets through nothing a URL would read as a delimiter."""
+    return f"[{host}]" if ":" in host else host
+
+
+def _refuse_unrenderable(rendering: str, fields: dict[str, str], forbidden: str) -> None:
+    """Raise before writing a rendering that some field cannot be expressed in, naming the
+    field (and its value, unless it is the password)."""
+    for name, value in fields.items():
+        if any(char in forbidden for char in value) or _has_surrogate(value):
+            shown = "the password" if name == "password" else f"the {name} {value!r}"
+            raise ConfigurationError(
+                f"Cannot write a {rendering}: {shown} contains a character it cannot hold "
+                f"({_describe(forbidden)} or an unpaired surrogate). Use another format, "
+                "such as JSON."
+            )
+
+
+def _describe(characters: str) -> str:
+    names = {"\0": "NUL", "\n": "line feed", "\r": "carriage return"}
+    return ", ".join(names.get(char, repr(char)) for char in characters)
+
+
+def _has_surrogate(value: str) -> bool:
+    # Lone surrogates cannot be encoded as UTF-8, so no file, URL or environment holds them.
+    return any("\ud800" <= char <= "\udfff" for char in value)
 
 
 @dataclass(frozen=True, repr=False)
@@ -46,6 +88,9 @@ class Credential:
     sslrootcert: str | None = None
 
     def __post_init__(self) -> None:
+        # Every rendering trusts the host not to change its meaning (no socket path, no URL
+        # or pgpass delimiter), whoever built the credential.
+        object.__setattr__(self, "host", validate_host(self.host))
         if isinstance(self.password, str):  # accepted for convenience; kept only as a Secret
             object.__setattr__(self, "password", Secret(self.password))
         for name in ("issued_at", "expires_at", "next_refresh_at"):
@@ -111,23 +156,43 @@ class Credential:
             "sslmode": self.sslmode,
         }
 
+    def _text_fields(self) -> dict[str, str]:
+        """Every text value a rendering holds, named for error messages."""
+        fields = {
+            "host": self.host,
+            "database": self.database,
+            "user": self.user,
+            "password": self.password.reveal(),
+            "sslmode": self.sslmode,
+        }
+        if self.sslrootcert is not None:
+            fields["sslrootcert"] = self.sslrootcert
+        return fields
+
     def dsn(self) -> str:
-        """A libpq connection string (contains the password)."""
+        """A libpq connection string (contains the password). Any character but NUL can be
+        quoted."""
+        _refuse_unrenderable("libpq connection string", self._text_fields(), "\0")
         params = self.libpq_params()
         return " ".join(f"{key}={_libpq_quote(str(value))}" for key, value in params.items())
 
     def sqlalchemy_url(self, drivername: str = "postgresql+psycopg2") -> str:
         """A SQLAlchemy URL, every part escaped (contains the password). Pools should not
-        bake this in; use ``pools.create_engine``, which takes a fresh password per connection."""
+        bake this in; use ``pools.create_engine``, which takes a fresh password per connection.
+
+        ``sqlalchemy.make_url`` reads back exactly these values: user, password and database
+        are percent-decoded, the query is ``parse_qsl``-decoded, an IPv6 host is bracketed."""
+        _refuse_unrenderable("SQLAlchemy URL", self._text_fields(), "\0")
         tls = self._tls_params().items()
-        query = "&".join(f"{key}={quote(value, safe='')}" for key, value in tls)
+        query = "&".join(f"{key}={_url_part(value)}" for key, value in tls)
         return (
-            f"{drivername}://{quote(self.user, safe='')}:{quote(self.password.reveal(), safe='')}"
-            f"@{self.host}:{self.port}/{quote(self.database, safe='')}?{query}"
+            f"{drivername}://{_url_part(self.user)}:{_url_part(self.password.reveal())}"
+            f"@{_url_host(self.host)}:{self.port}/{_url_part(self.database)}?{query}"
         )
 
     def environment(self) -> dict[str, str]:
         """libpq's ``PG*`` variables (contains the password in ``PGPASSWORD``)."""
+        _refuse_unrenderable("set of environment variables", self._text_fields(), "\0")
         env = {
             "PGHOST": self.host,
             "PGPORT": str(self.port),
@@ -141,9 +206,20 @@ class Credential:
         return env
 
     def pgpass_line(self) -> str:
-        """One ``host:port:database:user:password`` line for a libpq passfile."""
-        fields = (self.host, str(self.port), self.database, self.user, self.password.reveal())
-        return ":".join(_pgpass_escape(part) for part in fields)
+        """One ``host:port:database:user:password`` line for a libpq passfile. A line break
+        (libpq reads the file line by line and strips trailing CR/LF) or a NUL cannot be
+        escaped there: such a value is refused, never written."""
+        fields = {
+            "host": self.host,
+            "database": self.database,
+            "user": self.user,
+            "password": self.password.reveal(),
+        }
+        _refuse_unrenderable("pgpass line", fields, "\0\n\r")
+        matched = (self.host, str(self.port), self.database, self.user)
+        return ":".join(
+            [*(_pgpass_field(part) for part in matched), _pgpass_password(fields["password"])]
+        )
 
     def as_seed_dict(self) -> dict[str, Any]:
         """The dict the seed blog post's ``generate_redshift_credentials`` returns."""

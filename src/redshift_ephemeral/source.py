@@ -95,6 +95,17 @@ class CredentialSource:
             duration_seconds=duration_seconds,
         )
         arns = [role_arn] if isinstance(role_arn, str) else list(role_arn or [])
+        role_only = {
+            "external_id": external_id,
+            "session_name": session_name,
+            "mfa_serial": mfa_serial,
+        }
+        given = sorted(name for name, value in role_only.items() if value is not None)
+        if given and not arns:
+            raise ConfigurationError(
+                f"{', '.join(given)} given without a role to assume: they apply to role_arn "
+                "(--role-arn). Give the role, or drop them."
+            )
         roles = tuple(RoleToAssume(arn) for arn in arns[:-1])
         if arns:
             roles += (

@@ -6,6 +6,7 @@ Every rule here is checked when the value is built, so an invalid request never 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -43,6 +44,8 @@ _GROUP = re.compile(r"[a-z][a-z0-9_+.@-]*")
 _CUSTOM_DOMAIN = re.compile(
     r"(((?!-)[A-Za-z0-9-]{0,62}[A-Za-z0-9])\.)+((?!-)[A-Za-z0-9-]{1,62}[A-Za-z0-9])"
 )
+_DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+MAX_HOSTNAME_LENGTH = 253
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 _PROVISIONED_HOST = re.compile(
     r"(?P<cluster>[a-z][a-z0-9-]*)\.(?P<unique>[a-z0-9]+)\.(?P<region>[a-z0-9-]+)"
@@ -116,6 +119,53 @@ def validate_custom_domain(value: str) -> str:
             "'redshift.example.com'."
         )
     return value
+
+
+def validate_host(value: str) -> str:
+    """A host to send a password to: a DNS name (RFC 1123 labels, at most 253 characters) or
+    an IP literal, returned in the form the renderings expect (an IPv6 address without
+    brackets). Anything else is refused, because libpq would read it differently: a leading
+    ``/`` or ``@`` is a Unix socket, where libpq sends the password without TLS; a comma lists
+    several hosts; a newline or ``:`` would change a pgpass line or a URL."""
+    if value.startswith(("/", "@")):
+        raise ConfigurationError(
+            f"Invalid host {value!r}: it is a Unix-socket path, where libpq sends the password "
+            "without TLS, and Redshift listens on TCP only. Give the endpoint's DNS name or IP "
+            "address."
+        )
+    address = _ip_literal(value)
+    if address is not None:
+        return address
+    name = value[:-1] if value.endswith(".") else value  # a fully qualified trailing dot
+    labels = name.split(".")
+    if not (
+        0 < len(name) <= MAX_HOSTNAME_LENGTH
+        and all(_DNS_LABEL.fullmatch(label) for label in labels)
+        # An all-numeric last label is not a name (RFC 3696 §2): "10.1" would be read by the
+        # resolver as the address 10.0.0.1.
+        and not labels[-1].isdigit()
+    ):
+        raise ConfigurationError(
+            f"Invalid host {value!r}: give a DNS name (letters, digits and hyphens in "
+            "dot-separated labels, at most 253 characters) or an IP address."
+        )
+    return value
+
+
+def _ip_literal(value: str) -> str | None:
+    """``value`` as a canonical IPv4/IPv6 literal (brackets dropped); None if it is none.
+    Scoped IPv6 addresses (``fe80::1%eth0``) are refused: link-local is never Redshift."""
+    text = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        raise ConfigurationError(
+            f"Invalid host {value!r}: an IPv6 zone id (%...) names a link-local interface; "
+            "give the endpoint's DNS name or a routable address."
+        )
+    return str(address)
 
 
 def validate_region(value: str) -> str:
@@ -211,6 +261,8 @@ class Target:
                 validate_cluster_identifier(self.name)
         if self.custom_domain is not None:
             validate_custom_domain(self.custom_domain)
+        if self.host is not None:
+            object.__setattr__(self, "host", validate_host(self.host))
         if self.port is not None:
             validate_port(self.port)
             if self.host is None and self.custom_domain is None:

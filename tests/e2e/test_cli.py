@@ -15,6 +15,7 @@ import trustme
 
 from redshift_ephemeral.local import LocalStack
 from tests.e2e.conftest import CLI, denied, run_cli
+from tests.unit.test_exec import REPORTING_CHILD, sigint_is_ignored
 
 
 def cli(env: dict[str, str], *args: str, logs: bool = True) -> subprocess.CompletedProcess[str]:
@@ -116,7 +117,7 @@ def test_exec_gives_libpq_variables_and_removes_the_passfile(env: dict[str, str]
     assert password_var == "no password variable"
     assert libpq == "IAM:alice verify-full"
     assert not Path(passfile).exists()
-    assert not Path(passfile).parent.exists()
+    assert Path(passfile).parent.name == "passfiles"  # the per-user directory stays
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -145,11 +146,63 @@ def test_exec_forwards_signals_and_removes_the_passfile(
         process.send_signal(signum)
         assert process.wait(timeout=30) == 128 + signum
         assert not passfile.exists()
-        assert not passfile.parent.exists()
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_exec_forwards_sigint_it_inherited_as_ignored(env: dict[str, str]) -> None:
+    """A CI runner starting jobs with SIGINT ignored (``&`` in a script, nohup): the child
+    still gets SIGINT with its default action, and it reaches the child."""
+    process = subprocess.Popen(
+        [CLI, "exec", "--db-user", "alice", "--", *REPORTING_CHILD],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=_ignore_sigint,  # noqa: PLW1509 - the test's own child, no threads involved
+    )
+    try:
+        assert process.stdout is not None
+        assert not sigint_is_ignored(process.stdout.readline()), "the child ignores SIGINT"
+        passfile = Path(process.stdout.readline().strip())
+        assert passfile.exists()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 128 + signal.SIGINT
+        assert not passfile.exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("no-such-command-xyz", 127, "command not found"),
+        ("/no/such/file", 127, "no such file"),
+        ("/tmp", 126, "is a directory"),
+        ("NOT_EXECUTABLE", 126, "not executable"),
+    ],
+)
+def test_exec_of_a_command_that_cannot_run_exits_as_a_shell_does(
+    env: dict[str, str], redshift_local: LocalStack, tmp_path: Path, case: tuple[str, int, str]
+) -> None:
+    command, code, message = case
+    if command == "NOT_EXECUTABLE":
+        command = str(tmp_path / "script.sh")
+        Path(command).write_text("#!/bin/sh\n")
+        Path(command).chmod(0o644)
+    before = redshift_local.calls().get("redshift:GetClusterCredentials", 0)
+    result = cli(env, "exec", "--db-user", "alice", "--", command)
+    assert result.returncode == code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert redshift_local.calls().get("redshift:GetClusterCredentials", 0) == before
 
 
 def test_exec_inside_exec_is_refused(env: dict[str, str]) -> None:

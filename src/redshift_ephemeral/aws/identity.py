@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 import botocore.session
 from botocore.config import Config
@@ -24,8 +25,8 @@ from botocore.credentials import (
     Credentials,
     DeferredRefreshableCredentials,
 )
-from botocore.exceptions import NoCredentialsError
-from botocore.utils import JSONFileCache
+from botocore.exceptions import NoCredentialsError, ProfileNotFound
+from botocore.utils import JSONFileCache, is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
 from ..errors import ConfigurationError
 
@@ -67,6 +68,27 @@ class RoleToAssume:
         return args
 
 
+def validate_endpoint_url(url: str) -> str:
+    """An AWS endpoint URL as botocore accepts it (http or https, a valid host, an optional
+    port), checked before any client is built."""
+    parts = urlsplit(url) if url.isprintable() else None
+    try:
+        port_ok = parts is not None and (parts.port is None or parts.port > 0)
+    except ValueError:  # a port that is no number or out of range
+        port_ok = False
+    if not (
+        parts is not None
+        and port_ok
+        and parts.scheme in ("http", "https")
+        and (is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url))
+    ):
+        raise ConfigurationError(
+            f"Invalid endpoint URL {url!r}: expected http(s)://host[:port], such as "
+            "https://redshift.us-east-1.amazonaws.com or the local stack's URL."
+        )
+    return url
+
+
 @dataclass(frozen=True)
 class AwsIdentity:
     """How to obtain AWS credentials. Holds no secret: only where to find them.
@@ -93,6 +115,8 @@ class AwsIdentity:
             raise ConfigurationError(
                 f"Invalid retry mode {self.retry_mode!r}: use 'standard' or 'adaptive'."
             )
+        if self.endpoint_url is not None:
+            validate_endpoint_url(self.endpoint_url)
 
 
 class _FixedCredentialProvider(CredentialProvider):
@@ -149,7 +173,15 @@ class AwsClients:
     def session(self) -> BotocoreSession:
         with self._lock:
             if self._session is None:
-                self._session = self._build_session()
+                try:
+                    self._session = self._build_session()
+                except ProfileNotFound as error:
+                    # Here, not only around AWS calls: the region and a role's source
+                    # credentials are read from the profile before any call is made.
+                    raise ConfigurationError(
+                        f"AWS profile not found: {error}. List your profiles with `aws "
+                        "configure list-profiles`, or drop --profile."
+                    ) from None
             return self._session
 
     def region(self, wanted: str | None = None) -> str | None:

@@ -16,9 +16,17 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from ..credentials import Credential
-from ..errors import AwsError
+from ..errors import AwsError, ConfigurationError
 from ..secret import Secret
-from ..targets import DEFAULT_PORT, CredentialRequest, Deployment, Operation, Target
+from ..targets import (
+    DEFAULT_PORT,
+    CredentialRequest,
+    Deployment,
+    Operation,
+    Target,
+    validate_host,
+    validate_port,
+)
 from .errors import translate
 from .identity import AwsClients, AwsIdentity
 from .policy import DEFAULT_DATABASE, credential_resources
@@ -70,6 +78,20 @@ def _issue_time(requested_at: datetime, response: dict[str, Any]) -> datetime:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _checked_endpoint(target: Target, host: object, port: object, database: object) -> Endpoint:
+    """The endpoint AWS reported, held to the rules an explicit host must meet: a password is
+    never sent to a Unix socket or a name that a DSN, URL or pgpass line would misread."""
+    try:
+        if not isinstance(host, str) or not isinstance(port, int):
+            raise ConfigurationError(f"{host!r}:{port!r} is not a host name and a port")
+        return Endpoint(validate_host(host), validate_port(port), str(database))
+    except ConfigurationError as error:
+        raise AwsError(
+            f"AWS reported an endpoint for the {target.label} that cannot be used safely "
+            f"({error}). Give --host and --port explicitly."
+        ) from None
 
 
 class AwsIssuer:
@@ -180,7 +202,7 @@ class AwsIssuer:
                 "resizing?). Wait until it is available, or give --host and --port."
             )
         logger.debug("discovered endpoint of %s: %s:%s", target.label, host, port)
-        return Endpoint(str(host), int(port), str(database))
+        return _checked_endpoint(target, host, port, database)
 
     def _get_cluster_credentials(
         self, request: CredentialRequest, endpoint: Endpoint

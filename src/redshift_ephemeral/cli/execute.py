@@ -9,12 +9,15 @@ Signals are passed on to the command; its exit code is returned.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
+from ..errors import RedshiftEphemeralError
 from .options import add_target_arguments, resolve
 
 NESTED_MARKER = "REDSHIFT_EPHEMERAL_EXEC"
@@ -26,6 +29,17 @@ FORWARDED_SIGNALS = (
     signal.SIGUSR1,
     signal.SIGUSR2,
 )
+# A shell's codes for a command it could not run (POSIX, "Command Search and Execution").
+EXIT_NOT_FOUND = 127
+EXIT_NOT_EXECUTABLE = 126
+
+
+class CommandNotRunnable(RedshiftEphemeralError):
+    """The command given to ``exec`` is missing, a directory or not executable."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +60,26 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return run_with_passfile(args, environ, command)
 
 
+def resolve_command(name: str, search_path: str | None) -> str:
+    """The file ``name`` runs, found as a shell finds it (a name with ``/`` as it is, any other
+    on ``search_path``), or ``CommandNotRunnable`` with the shell's exit code: 127 when
+    there is no such file, 126 when it is a directory or not executable."""
+    if "/" in name:
+        path = name
+        if not os.path.exists(path):
+            raise CommandNotRunnable(f"{name}: no such file", EXIT_NOT_FOUND)
+    else:
+        found = shutil.which(name, path=search_path if search_path is not None else os.defpath)
+        if found is None:
+            raise CommandNotRunnable(f"{name}: command not found on PATH", EXIT_NOT_FOUND)
+        path = found
+    if os.path.isdir(path):
+        raise CommandNotRunnable(f"{name}: is a directory", EXIT_NOT_EXECUTABLE)
+    if not os.access(path, os.X_OK):
+        raise CommandNotRunnable(f"{name}: permission denied (not executable)", EXIT_NOT_EXECUTABLE)
+    return path
+
+
 def run_with_passfile(
     args: argparse.Namespace, environ: Mapping[str, str], command: Sequence[str]
 ) -> int:
@@ -59,34 +93,44 @@ def run_with_passfile(
             "command directly, or exit the outer exec first."
         )
     source = CredentialSource.from_options(**resolve(args, environ))
+    # Before any password is fetched: a command that cannot run needs none.
+    executable = resolve_command(command[0], environ.get("PATH"))
     with RefreshingPassfile(source) as passfile:
         child_env = {key: value for key, value in environ.items() if key != "PGPASSWORD"}
         child_env |= passfile.environment() | {NESTED_MARKER: "1"}
-        try:
-            child = subprocess.Popen(list(command), env=child_env)
-        except FileNotFoundError:
-            raise ConfigurationError(
-                f"Command not found: {command[0]!r}. Check the name and PATH."
-            ) from None
-        return wait_forwarding_signals(child)
+        return run_forwarding_signals(list(command), executable, child_env)
 
 
-def wait_forwarding_signals(child: subprocess.Popen[bytes]) -> int:
-    """Wait for ``child``, passing our signals on to it; its exit code (128+N if a signal
-    ended it, as shells report)."""
+def run_forwarding_signals(command: list[str], executable: str, env: dict[str, str]) -> int:
+    """Run ``command`` and wait for it, passing our signals on to it; its exit code (128+N
+    if a signal ended it, as shells report).
+
+    Our handlers are installed *before* the child is spawned, for two reasons: a signal that
+    arrives in between is kept and delivered once the child exists, and a signal this
+    process inherited as ignored (SIGINT under ``nohup`` or ``&`` in a script) is no longer
+    ignored when the child is exec'd - a caught signal resets to its default across
+    ``execve``, an ignored one would stay ignored in the child."""
+    child: subprocess.Popen[bytes] | None = None
+    pending: list[int] = []
 
     def forward(signum: int, _: FrameType | None) -> None:
-        if child.poll() is None:
+        if child is None:
+            pending.append(signum)
+        elif child.poll() is None:
             child.send_signal(signum)
 
     previous = {signum: signal.signal(signum, forward) for signum in FORWARDED_SIGNALS}
     try:
-        while True:
-            try:
-                code = child.wait()
-                break
-            except InterruptedError:  # pragma: no cover - wait() retries by itself
-                continue
+        try:
+            child = subprocess.Popen(command, executable=executable, env=env)
+        except OSError as error:  # removed or changed since it was resolved
+            code = EXIT_NOT_FOUND if isinstance(error, FileNotFoundError) else EXIT_NOT_EXECUTABLE
+            raise CommandNotRunnable(
+                f"{command[0]}: {error.strerror or type(error).__name__}", code
+            ) from None
+        for signum in pending:
+            child.send_signal(signum)
+        code = child.wait()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

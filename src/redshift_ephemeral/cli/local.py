@@ -10,23 +10,56 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from ..local.stack import LocalStack
+
+
+def time_scale(text: str) -> float:
+    """``--time-scale``: in (0, 1] - AWS time may run slower than real time, never stop."""
+    value = _finite(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not in (0, 1]: give e.g. 1 (real time) or 0.00333 (900 s last 3 s)"
+        )
+    return value
+
+
+def ttl(text: str) -> float:
+    """``--ttl``: a positive number of seconds."""
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("up", "down", "status", "env"))
     parser.add_argument(
         "--time-scale",
-        type=float,
+        type=time_scale,
         default=1.0,
-        help="for `up`: how fast AWS time runs (1/300: 900 s last 3 s)",
+        help="for `up`: how fast AWS time runs, in (0, 1] (1/300: 900 s last 3 s)",
     )
     parser.add_argument(
         "--ttl",
-        type=float,
+        type=ttl,
         default=12 * 3600,
         help="for `up`: stop by itself after this many seconds (default 12 h)",
     )
@@ -58,13 +91,23 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         )
     stack = LocalStack.attach(running)
     if args.action == "env":
-        for name, value in stack.environment().items():
-            print(f"export {name}={shlex.quote(value)}")
+        print("\n".join(f"export {k}={shlex.quote(v)}" for k, v in stack.environment().items()))
         return 0
-    status = stack.status()
-    if args.json:
+    _print_status(stack, as_json=args.json)
+    return 0
+
+
+def _print_status(stack: LocalStack, *, as_json: bool) -> None:
+    try:
+        status = stack.status()
+    except OSError as error:  # URLError included: it stopped between the check and the call
+        raise ConfigurationError(
+            f"The local stack (pid {stack.pid}) did not answer ({type(error).__name__}). Run "
+            "`redshift-ephemeral local down`, then `local up`."
+        ) from None
+    if as_json:
         print(json.dumps(status, indent=2, sort_keys=True))
-        return 0
+        return
     endpoint = status["redshift_endpoint"]
     print(f"pid          {status['pid']}")
     print(f"AWS API      {status['aws_endpoint_url']} (region {status['region']})")
@@ -73,4 +116,3 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     print(f"CA bundle    {status['ca_bundle_path']} (SSL_CERT_FILE)")
     calls = status["calls"]
     print("AWS calls    " + (", ".join(f"{k}={v}" for k, v in sorted(calls.items())) or "none"))
-    return 0

@@ -9,7 +9,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 # command → (module, summary). Each module has ``add_arguments(parser)`` and
 # ``run(args, environ)`` and imports the library lazily inside ``run``, so ``--help`` and
@@ -36,10 +36,18 @@ class _Parser(argparse.ArgumentParser):
         )
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+class _MainParser(_Parser):
+    """The top-level parser, which keeps each command's parser at hand (``commands``)."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.commands: dict[str, argparse.ArgumentParser] = {}
+
+
+def build_parser(only: str | None = None) -> _MainParser:
     """The parser; with ``only``, just that command's options are built (argparse takes
     ~3 ms per command, and a run needs one), the others get their one-line summary."""
-    parser = _Parser(
+    parser = _MainParser(
         prog="redshift-ephemeral",
         description="Amazon Redshift with short-lived database passwords over verified TLS.",
         epilog="Exit codes: 0 ok, 2 usage or configuration, 3 AWS identity or API, 4 "
@@ -71,6 +79,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         )
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
+        parser.commands[name] = sub
     return parser
 
 
@@ -87,11 +96,25 @@ def split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
+def parse_arguments(own: list[str]) -> argparse.Namespace:
+    """Parse ``own`` (argv without any pass-through). Within a command, options and
+    positionals come in any order, as README shows them (``query TARGET --format csv SQL``):
+    the command's parser reads them intermixed. argparse cannot intermix through
+    subparsers, so the command word is found first and the top level keeps what precedes it
+    (only ``--debug``); anything else there (``--help``, a typo) goes to the full parser."""
+    index = next((i for i, arg in enumerate(own) if not arg.startswith("-")), None)
+    if index is None or own[index] not in COMMANDS or any(arg != "--debug" for arg in own[:index]):
+        return build_parser(only="").parse_args(own)  # prints help or a usage error
+    command = own[index]
+    args = build_parser(only=command).commands[command].parse_intermixed_args(own[index + 1 :])
+    args.command = command
+    args.debug = bool(own[:index]) or getattr(args, "debug", False)
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     own, passthrough = split_passthrough(list(sys.argv[1:] if argv is None else argv))
-    command = next((arg for arg in own if not arg.startswith("-")), None)
-    parser = build_parser(only=command if command in COMMANDS else "")
-    args = parser.parse_args(own)
+    args = parse_arguments(own)
     args.passthrough = passthrough
     # --debug: debug logs and tracebacks; REDSHIFT_EPHEMERAL_LOG=debug|info|…: logs only.
     log_level = "DEBUG" if args.debug else os.environ.get("REDSHIFT_EPHEMERAL_LOG", "").upper()

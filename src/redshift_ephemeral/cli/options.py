@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,24 +109,51 @@ def config_path(environ: Mapping[str, str]) -> Path:
     return Path(base) / "redshift-ephemeral" / "config.toml"
 
 
+def read_config(path: Path) -> dict[str, Any] | None:
+    """The parsed config file; None if there is none. Whatever else is at ``path`` - a
+    directory, a FIFO, bytes that are not UTF-8, TOML nested beyond the parser's recursion
+    limit - is a ``ConfigurationError`` naming the file and the fix."""
+    try:
+        if not path.is_file():
+            if not path.exists():
+                return None
+            raise ConfigurationError(f"{path} is not a regular file. Replace it with a TOML file.")
+        text = path.read_bytes().decode("utf-8")
+        return tomllib.loads(text)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ConfigurationError(f"Cannot read {path}: {reason}. Fix the file.") from None
+    except UnicodeDecodeError as error:
+        raise ConfigurationError(
+            f"{path} is not UTF-8 text (byte {error.start}). Save it as UTF-8."
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigurationError(f"{path} is not valid TOML: {error}. Fix the file.") from None
+    except RecursionError:
+        raise ConfigurationError(
+            f"{path} nests arrays or tables too deeply to read. Fix the file."
+        ) from None
+
+
 def load_named_target(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     path = config_path(environ)
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    document = read_config(path)
+    if document is None:
         raise ConfigurationError(
             f"Target {name!r} is not defined: {path} does not exist. Create it with a "
-            f"[targets.{name}] table, or give --cluster-id / --workgroup."
-        ) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigurationError(f"{path} is not valid TOML: {error}. Fix the file.") from None
+            f"[targets.{_plain(name)}] table, or give --cluster-id / --workgroup."
+        )
     targets = document.get("targets", {})
     table = targets.get(name) if isinstance(targets, dict) else None
     if not isinstance(table, dict):
-        known = ", ".join(sorted(targets)) if isinstance(targets, dict) and targets else "none"
+        known = (
+            ", ".join(_plain(key) for key in sorted(targets))
+            if isinstance(targets, dict) and targets
+            else "none"
+        )
         raise ConfigurationError(
             f"Target {name!r} is not defined in {path} (defined: {known}). Add a "
-            f"[targets.{name}] table or pick one of those."
+            f"[targets.{_plain(name)}] table or pick one of those."
         )
     return table
 
@@ -167,6 +195,31 @@ def _from_config(option: Option, raw: object, origin: str) -> object:
     return raw
 
 
+def _plain(text: str) -> str:
+    """``text`` for an error message: as it is if printable, else quoted and escaped, so a
+    message stays on its line."""
+    return text if text.isprintable() else repr(text)
+
+
+def _plain_text(option: Option, value: object, origin: str) -> object:
+    """Refuse blank text, control characters (NUL, line breaks, escapes) and unpaired
+    surrogates in a text value: no name, path, URL or profile is blank or contains one (a
+    blank one would silently mean "the default"), and NUL cannot even reach the system."""
+    texts = value if isinstance(value, list) else [value]
+    for text in texts:
+        if not isinstance(text, str):
+            continue
+        if not text.strip():
+            raise ConfigurationError(
+                f"Invalid value for {origin}: it is empty. Give a value or leave it out."
+            )
+        if any(unicodedata.category(char) in ("Cc", "Cs") for char in text):
+            raise ConfigurationError(
+                f"Invalid value for {origin}: {text!r} contains a control character. Remove it."
+            )
+    return value
+
+
 def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, Any]:
     """Keyword arguments for ``CredentialSource.from_options``, by precedence."""
     config: dict[str, Any] = {}
@@ -178,13 +231,22 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, A
         unknown = sorted(set(config) - known)
         if unknown:
             raise ConfigurationError(
-                f"Unknown key(s) {', '.join(unknown)} in [targets.{args.target}]; known keys: "
+                f"Unknown key(s) {', '.join(map(_plain, unknown))} in "
+                f"[targets.{_plain(args.target)}]; known keys: "
                 + ", ".join(option.dest for option in OPTIONS)
                 + "."
             )
     layers = [
-        {o.dest: getattr(args, o.dest) for o in OPTIONS if getattr(args, o.dest, None) is not None},
-        {o.dest: _from_environment(o, environ[o.env]) for o in OPTIONS if o.env in environ},
+        {
+            o.dest: _plain_text(o, getattr(args, o.dest), o.flag)
+            for o in OPTIONS
+            if getattr(args, o.dest, None) is not None
+        },
+        {
+            o.dest: _plain_text(o, _from_environment(o, environ[o.env]), o.env)
+            for o in OPTIONS
+            if environ.get(o.env)  # an empty variable counts as unset, as in a shell
+        },
         _config_layer(config, getattr(args, "target", None)),
     ]
     # What the target is comes whole from the highest layer that names one, so a flag
@@ -209,7 +271,8 @@ def _config_layer(config: dict[str, Any], target: str | None) -> dict[str, objec
     for option in OPTIONS:
         for key in (option.dest, option.flag.lstrip("-")):
             if key in config:
-                origin = f"{key} in [targets.{target}]"
-                layer[option.dest] = _from_config(option, config[key], origin)
+                origin = f"{_plain(key)} in [targets.{_plain(target or '')}]"
+                value = _from_config(option, config[key], origin)
+                layer[option.dest] = _plain_text(option, value, origin)
                 break
     return layer

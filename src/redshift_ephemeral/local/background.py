@@ -63,7 +63,9 @@ def read_state(path: Path | None = None) -> dict[str, Any] | None:
         info = json.loads(content)
     except ValueError:
         return None
-    return info if isinstance(info, dict) and isinstance(info.get("pid"), int) else None
+    if not isinstance(info, dict) or not isinstance(pid := info.get("pid"), int) or pid <= 1:
+        return None  # 0 and -1 name process groups, 1 is init: never a stack of ours
+    return info
 
 
 def is_running(info: dict[str, Any]) -> bool:
@@ -146,6 +148,7 @@ def stop_background(timeout: float = 30.0) -> bool:
     with _locked(path):
         info = read_state(path)
         if info is None:
+            path.unlink(missing_ok=True)  # corrupt, or not to be trusted: nothing to signal
             return False
         pid, started = int(info["pid"]), info.get("process_start")
         if isinstance(started, int) and start_time(pid) is not None:
