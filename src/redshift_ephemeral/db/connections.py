@@ -72,7 +72,7 @@ def is_login_refused(error: BaseException) -> bool:
     return _matches(_describe(error), _LOGIN_REFUSED)
 
 
-def translate(
+def connection_error_from(
     error: BaseException, credential: Credential, *, retried: bool = False
 ) -> DatabaseConnectionError:
     """A driver's connection failure, in plain words. Never includes the password: drivers'
@@ -127,13 +127,13 @@ def _failure_of_first_attempt(
         return error
     if is_login_refused(error):
         return None
-    return translate(error, credential)
+    return connection_error_from(error, credential)
 
 
 def _failure_of_retry(error: Exception, credential: Credential) -> RedshiftEphemeralError:
     if isinstance(error, RedshiftEphemeralError):
         return error
-    return translate(error, credential, retried=True)
+    return connection_error_from(error, credential, retried=True)
 
 
 # The driver's exception is turned into ours inside each ``except`` block, and ours is raised
