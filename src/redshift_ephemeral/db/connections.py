@@ -199,7 +199,7 @@ def default_driver() -> Driver:
     )
 
 
-def libpq_params(credential: Credential, options: dict[str, Any]) -> dict[str, Any]:
+def libpq_connect_kwargs(credential: Credential, options: dict[str, Any]) -> dict[str, Any]:
     """psycopg2 / psycopg keyword arguments: our defaults, the caller's options (checked
     again here, at every connect: a pool's options can be changed after it was built), then
     the credential's host, login and TLS, which always win."""
@@ -214,12 +214,12 @@ def open_driver_connection(driver: Driver, credential: Credential, options: dict
         with optional("psycopg2"):
             import psycopg2
 
-        return psycopg2.connect(**libpq_params(credential, options))
+        return psycopg2.connect(**libpq_connect_kwargs(credential, options))
     if driver == "psycopg":
         with optional("psycopg"):
             import psycopg
 
-        return psycopg.connect(**libpq_params(credential, options))
+        return psycopg.connect(**libpq_connect_kwargs(credential, options))
     if driver == "redshift_connector":
         with optional("redshift_connector"):
             import redshift_connector
@@ -285,6 +285,6 @@ async def connect_async(
     source = source_from(source, source_options)
 
     async def open_one(credential: Credential) -> psycopg.AsyncConnection[Any]:
-        return await psycopg.AsyncConnection.connect(**libpq_params(credential, options))
+        return await psycopg.AsyncConnection.connect(**libpq_connect_kwargs(credential, options))
 
     return await aopen_with_retry(source, open_one)
