@@ -10,7 +10,7 @@ the fix.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack
 
 from .._extras import optional
 from ..credentials import Credential
@@ -22,7 +22,10 @@ from .options import check_driver_options, merge
 if TYPE_CHECKING:
     import psycopg
 
+    from ..config import SourceOptions
+
 Driver = Literal["psycopg2", "psycopg", "redshift_connector"]
+# Every driver, in the order ``default_driver`` prefers them; the CLI's choices too.
 DRIVERS: tuple[Driver, ...] = ("psycopg2", "psycopg", "redshift_connector")
 DEFAULT_CONNECT_TIMEOUT = 10
 T = TypeVar("T")
@@ -183,19 +186,17 @@ async def aopen_with_retry(
 
 
 def default_driver() -> Driver:
-    """The first installed of psycopg, psycopg2 and redshift_connector."""
+    """The driver used when none is named: the first installed of ``DRIVERS``, in that
+    order - psycopg2 (the seed's driver and SQLAlchemy's default for PostgreSQL), psycopg,
+    redshift_connector."""
     import importlib.util
 
-    for driver, module in (
-        ("psycopg", "psycopg"),
-        ("psycopg2", "psycopg2"),
-        ("redshift_connector", "redshift_connector"),
-    ):
-        if importlib.util.find_spec(module) is not None:
-            return driver  # type: ignore[return-value]
+    for driver in DRIVERS:
+        if importlib.util.find_spec(driver) is not None:  # each driver's module is its name
+            return driver
     raise ConfigurationError(
-        "No database driver is installed: `pip install 'redshift-ephemeral[psycopg]'` (or "
-        "[psycopg2], [redshift_connector])."
+        "No database driver is installed: `pip install 'redshift-ephemeral[psycopg2]'` (or "
+        "[psycopg], [redshift_connector])."
     )
 
 
@@ -254,14 +255,16 @@ def connect(
     source: CredentialSource | None = None,
     /,
     *,
-    driver: Driver = "psycopg2",
+    driver: Driver | None = None,
     driver_options: dict[str, Any] | None = None,
-    **source_options: Any,
+    **source_options: Unpack[SourceOptions],
 ) -> Any:
     """A DB-API connection with a fresh credential, over verified TLS.
 
     Give a ``CredentialSource``, or the options of ``CredentialSource.from_options``
-    (``cluster_id=…, db_user=…, region=…``). ``driver_options`` go to the driver's connect."""
+    (``cluster_id=…, db_user=…, region=…``). ``driver`` defaults to ``default_driver()``;
+    ``driver_options`` go to the driver's connect."""
+    driver = driver or default_driver()
     options = checked_driver_options(driver, driver_options)
     source = source_from(source, source_options)
     return open_with_retry(
@@ -274,7 +277,7 @@ async def connect_async(
     /,
     *,
     driver_options: dict[str, Any] | None = None,
-    **source_options: Any,
+    **source_options: Unpack[SourceOptions],
 ) -> psycopg.AsyncConnection[Any]:
     """A psycopg 3 ``AsyncConnection`` with a fresh credential; the credential fetch runs off
     the event loop and is shared by concurrent tasks."""
