@@ -22,11 +22,11 @@ _EXPORTS = {
     "SourceOptions": "config",
     "configured_targets": "config",
     "Credential": "credentials",
-    "DRIVERS": "db.connections",
-    "Driver": "db.connections",
+    "DRIVERS": "db.drivers",
+    "Driver": "db.drivers",
     "connect": "db.connections",
     "connect_async": "db.connections",
-    "default_driver": "db.connections",
+    "default_driver": "db.drivers",
     "is_login_refused": "db.connections",
     "check_command_line": "db.options",
     "RefreshingPassfile": "db.passfile",
@@ -133,14 +133,8 @@ if TYPE_CHECKING:
     from .cache import CredentialCache, RefreshPolicy
     from .config import OPTIONS, Option, OptionKind, SeedOptions, SourceOptions, configured_targets
     from .credentials import Credential
-    from .db.connections import (
-        DRIVERS,
-        Driver,
-        connect,
-        connect_async,
-        default_driver,
-        is_login_refused,
-    )
+    from .db.connections import connect, connect_async, is_login_refused
+    from .db.drivers import DRIVERS, Driver, default_driver
     from .db.options import check_command_line
     from .db.passfile import RefreshingPassfile
     from .db.pools import async_connection_pool, connection_pool, create_engine

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from .aws.issuers import Endpoint, issuer_for
 from .aws.policy import uses_discovery
 from .credentials import Credential
-from .db.connections import Driver, connect, default_driver
+from .db.connections import connect
+from .db.drivers import Driver, default_driver
 from .errors import AccessDeniedError, DatabaseConnectionError, RedshiftEphemeralError
 from .source import CredentialSource
 from .tls import VERIFYING_MODES, redshift_connector_trust

@@ -9,17 +9,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import Any, Unpack
 
 from .aws.identity import AwsIdentity, RoleToAssume
 from .cache import CacheKey, CredentialCache, default_cache
+from .config import SourceOptions
 from .credentials import Credential
 from .errors import ConfigurationError
 from .targets import DEFAULT_DURATION_SECONDS, CredentialRequest, Deployment, Target
 from .tls import DEFAULT_SSLMODE, TlsSettings
-
-if TYPE_CHECKING:
-    from .config import SourceOptions
 
 Issuer = Callable[[CredentialRequest], Credential]
 
@@ -57,6 +55,12 @@ class CredentialSource:
 
         ``role_arn`` may be a list: a chain of roles, assumed in order (cross-account). The
         external id, session name and MFA serial apply to the last (or only) role."""
+        unknown = sorted(set(options) - SourceOptions.__optional_keys__)
+        if unknown:  # what an explicit signature would refuse, for callers mypy does not check
+            raise TypeError(
+                f"CredentialSource.from_options() got unexpected keyword argument(s) "
+                f"{', '.join(unknown)}; known: {', '.join(sorted(SourceOptions.__optional_keys__))}"
+            )
         region = options.get("region")
         target = Target.from_options(
             cluster_id=options.get("cluster_id"),

@@ -10,13 +10,14 @@ the fix.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack, assert_never
 
 from .._extras import optional
 from ..credentials import Credential
 from ..errors import ConfigurationError, DatabaseConnectionError, RedshiftEphemeralError
 from ..source import CredentialSource, source_from
 from ..tls import check_redshift_connector_trust
+from .drivers import Driver, check_driver, default_driver
 from .options import check_driver_options, merge
 
 if TYPE_CHECKING:
@@ -24,9 +25,6 @@ if TYPE_CHECKING:
 
     from ..config import SourceOptions
 
-Driver = Literal["psycopg2", "psycopg", "redshift_connector"]
-# Every driver, in the order ``default_driver`` prefers them; the CLI's choices too.
-DRIVERS: tuple[Driver, ...] = ("psycopg2", "psycopg", "redshift_connector")
 DEFAULT_CONNECT_TIMEOUT = 10
 T = TypeVar("T")
 
@@ -185,21 +183,6 @@ async def aopen_with_retry(
 # -- drivers ---------------------------------------------------------------------------------
 
 
-def default_driver() -> Driver:
-    """The driver used when none is named: the first installed of ``DRIVERS``, in that
-    order - psycopg2 (the seed's driver and SQLAlchemy's default for PostgreSQL), psycopg,
-    redshift_connector."""
-    import importlib.util
-
-    for driver in DRIVERS:
-        if importlib.util.find_spec(driver) is not None:  # each driver's module is its name
-            return driver
-    raise ConfigurationError(
-        "No database driver is installed: `pip install 'redshift-ephemeral[psycopg2]'` (or "
-        "[psycopg], [redshift_connector])."
-    )
-
-
 def libpq_params(credential: Credential, options: dict[str, Any]) -> dict[str, Any]:
     """psycopg2 / psycopg keyword arguments: our defaults, the caller's options (checked
     again here, at every connect: a pool's options can be changed after it was built), then
@@ -236,7 +219,7 @@ def open_driver_connection(driver: Driver, credential: Credential, options: dict
             {"timeout": DEFAULT_CONNECT_TIMEOUT}, options, credential.redshift_connector_kwargs()
         )
         return redshift_connector.connect(**params)
-    raise ConfigurationError(f"Unknown driver {driver!r}: use one of {', '.join(DRIVERS)}.")
+    assert_never(check_driver(driver))  # an unknown name raises in check_driver
 
 
 def checked_driver_options(
@@ -244,8 +227,7 @@ def checked_driver_options(
 ) -> dict[str, Any]:
     """A copy of the caller's ``options`` for ``driver``, refused (before any AWS call) if
     one touches the host, the login or TLS."""
-    if driver not in DRIVERS:
-        raise ConfigurationError(f"Unknown driver {driver!r}: use one of {', '.join(DRIVERS)}.")
+    check_driver(driver)
     checked = dict(options or {})
     check_driver_options(driver, checked, where)
     return checked

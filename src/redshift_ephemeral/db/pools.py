@@ -15,14 +15,13 @@ from .._extras import optional
 from ..credentials import Credential
 from ..source import CredentialSource, source_from
 from .connections import (
-    Driver,
     aopen_with_retry,
     checked_driver_options,
-    default_driver,
     libpq_params,
     open_driver_connection,
     open_with_retry,
 )
+from .drivers import Driver, default_driver
 from .options import check_engine_options, check_pool_options
 
 if TYPE_CHECKING:

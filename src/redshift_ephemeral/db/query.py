@@ -9,7 +9,8 @@ from typing import Any
 
 from ..errors import QueryError
 from ..source import CredentialSource
-from .connections import Driver, connect
+from .connections import connect
+from .drivers import Driver
 
 
 @dataclass(frozen=True)
