@@ -11,11 +11,34 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
+    "AwsIdentity": "aws.identity",
+    "RoleToAssume": "aws.identity",
     "CredentialCache": "cache",
     "RefreshPolicy": "cache",
+    "OPTIONS": "config",
+    "Option": "config",
+    "OptionKind": "config",
+    "SeedOptions": "config",
+    "SourceOptions": "config",
+    "configured_targets": "config",
+    "Credential": "credentials",
+    "DRIVERS": "db.drivers",
+    "Driver": "db.drivers",
     "connect": "db.connections",
     "connect_async": "db.connections",
-    "Credential": "credentials",
+    "default_driver": "db.drivers",
+    "is_login_refused": "db.connections",
+    "check_command_line": "db.options",
+    "RefreshingPassfile": "db.passfile",
+    "async_connection_pool": "db.pools",
+    "connection_pool": "db.pools",
+    "create_engine": "db.pools",
+    "QueryResult": "db.query",
+    "run_query": "db.query",
+    "connect_to_redshift": "db.quickstart",
+    "generate_redshift_credentials": "db.quickstart",
+    "CheckResult": "doctor",
+    "run_checks": "doctor",
     "AccessDeniedError": "errors",
     "AwsError": "errors",
     "AwsIdentityError": "errors",
@@ -25,15 +48,8 @@ _EXPORTS = {
     "RedshiftEphemeralError": "errors",
     "TargetNotFoundError": "errors",
     "ThrottledError": "errors",
-    "AwsIdentity": "aws.identity",
-    "RoleToAssume": "aws.identity",
-    "RefreshingPassfile": "db.passfile",
-    "async_connection_pool": "db.pools",
-    "connection_pool": "db.pools",
-    "create_engine": "db.pools",
-    "connect_to_redshift": "db.quickstart",
-    "generate_redshift_credentials": "db.quickstart",
     "CredentialSource": "source",
+    "IamPolicy": "source",
     "CredentialRequest": "targets",
     "Deployment": "targets",
     "Operation": "targets",
@@ -44,10 +60,13 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "DRIVERS",
+    "OPTIONS",
     "AccessDeniedError",
     "AwsError",
     "AwsIdentity",
     "AwsIdentityError",
+    "CheckResult",
     "ConfigurationError",
     "Credential",
     "CredentialCache",
@@ -55,25 +74,38 @@ __all__ = [
     "CredentialSource",
     "DatabaseConnectionError",
     "Deployment",
+    "Driver",
+    "IamPolicy",
     "Operation",
+    "Option",
+    "OptionKind",
     "QueryError",
+    "QueryResult",
     "RedshiftEphemeralError",
     "RefreshPolicy",
     "RefreshingPassfile",
     "RoleToAssume",
+    "SeedOptions",
+    "SourceOptions",
     "Target",
     "TargetNotFoundError",
     "ThrottledError",
     "TlsSettings",
     "amazon_trust_bundle",
     "async_connection_pool",
+    "check_command_line",
+    "configured_targets",
     "connect",
     "connect_async",
     "connect_to_redshift",
     "connection_pool",
     "create_engine",
+    "default_driver",
     "generate_redshift_credentials",
+    "is_login_refused",
     "parse_redshift_hostname",
+    "run_checks",
+    "run_query",
 ]
 
 
@@ -99,11 +131,16 @@ if TYPE_CHECKING:
 
     from .aws.identity import AwsIdentity, RoleToAssume
     from .cache import CredentialCache, RefreshPolicy
+    from .config import OPTIONS, Option, OptionKind, SeedOptions, SourceOptions, configured_targets
     from .credentials import Credential
-    from .db.connections import connect, connect_async
+    from .db.connections import connect, connect_async, is_login_refused
+    from .db.drivers import DRIVERS, Driver, default_driver
+    from .db.options import check_command_line
     from .db.passfile import RefreshingPassfile
     from .db.pools import async_connection_pool, connection_pool, create_engine
+    from .db.query import QueryResult, run_query
     from .db.quickstart import connect_to_redshift, generate_redshift_credentials
+    from .doctor import CheckResult, run_checks
     from .errors import (
         AccessDeniedError,
         AwsError,
@@ -115,6 +152,6 @@ if TYPE_CHECKING:
         TargetNotFoundError,
         ThrottledError,
     )
-    from .source import CredentialSource
+    from .source import CredentialSource, IamPolicy
     from .targets import CredentialRequest, Deployment, Operation, Target, parse_redshift_hostname
     from .tls import TlsSettings, amazon_trust_bundle

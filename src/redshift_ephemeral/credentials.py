@@ -10,6 +10,7 @@ that; they are the only callers of ``reveal()`` here.
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -249,3 +250,15 @@ class Credential:
             "sslmode": self.sslmode,
             "sslrootcert": self.sslrootcert,
         }
+
+    def json(self, indent: int | None = 2) -> str:
+        """A JSON object: the seed's dict (password included) with the issue and expiry
+        times (ISO 8601, UTC) and the AWS call that issued it."""
+        document = {
+            **self.as_seed_dict(),
+            "issued_at": self.issued_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "next_refresh_at": self.next_refresh_at.isoformat() if self.next_refresh_at else None,
+            "operation": self.operation.action,
+        }
+        return json.dumps(document, indent=indent)

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .aws.errors import aws_error_from
 from .aws.issuers import Endpoint, issuer_for
 from .aws.policy import uses_discovery
 from .credentials import Credential
-from .db.connections import Driver, connect, default_driver
-from .errors import AccessDeniedError, RedshiftEphemeralError
+from .db.connections import connect
+from .db.drivers import Driver, default_driver
+from .errors import AccessDeniedError, DatabaseConnectionError, RedshiftEphemeralError
 from .source import CredentialSource
 from .tls import VERIFYING_MODES, redshift_connector_trust
 
@@ -31,17 +31,19 @@ class CheckResult:
     ok: bool | None  # None: skipped because an earlier check failed
     detail: str
     fix: str = ""
-    exit_code: int = 0
+    # What kind of failure it is: the library error that names it (a network, TLS or clock
+    # failure is a DatabaseConnectionError). None unless ok is False.
+    kind: type[RedshiftEphemeralError] | None = None
 
 
 def _failure(name: str, error: BaseException, fix: str = "") -> CheckResult:
-    code = error.exit_code if isinstance(error, RedshiftEphemeralError) else 4
+    kind = type(error) if isinstance(error, RedshiftEphemeralError) else DatabaseConnectionError
     return CheckResult(
         name,
         False,
         str(error).strip().splitlines()[0] if str(error) else type(error).__name__,
         fix,
-        code,
+        kind,
     )
 
 
@@ -80,21 +82,11 @@ class _Diagnosis:
     # Each check returns its result; ``needs`` (below) says which earlier checks must pass.
 
     def aws_identity(self) -> CheckResult:
-        target = self.source.request.target
         try:
-            caller = self.issuer.clients.sts(target.region).get_caller_identity()
+            caller = self.issuer.caller_identity(self.source.request.target)
         except Exception as error:
-            return _failure(
-                "AWS identity",
-                aws_error_from(
-                    error,
-                    action="sts:GetCallerIdentity",
-                    target_label=target.label,
-                    region=target.region,
-                ),
-                "log in to AWS (aws sso login / aws configure)",
-            )
-        return CheckResult("AWS identity", True, f"{caller['Arn']} (account {caller['Account']})")
+            return _failure("AWS identity", error, "log in to AWS (aws sso login / aws configure)")
+        return CheckResult("AWS identity", True, f"{caller.arn} (account {caller.account})")
 
     def endpoint_discovery(self) -> CheckResult:
         try:
@@ -167,7 +159,7 @@ class _Diagnosis:
     def login_and_clock(self) -> Iterator[CheckResult]:
         assert self.credential is not None
         try:
-            connection = connect(self.source, driver=self.driver or default_driver())
+            connection = connect(self.source, driver=self.driver)
         except Exception as error:
             yield _failure("login", error)
             yield CheckResult("clock", None, "skipped: login failed")
@@ -194,7 +186,7 @@ class _Diagnosis:
                 False,
                 f"skew against the server {skew:+.1f} s",
                 "synchronise this machine's clock (chrony, systemd-timesyncd)",
-                4,
+                DatabaseConnectionError,
             )
 
 

@@ -1,14 +1,17 @@
 """One error hierarchy. Every message names the cause and the fix, and never a password.
 
 RedshiftEphemeralError
-├── ConfigurationError          bad input, caught before any AWS call      (CLI exit 2)
-├── AwsError                    AWS identity or API                        (CLI exit 3)
+├── ConfigurationError          bad input, caught before any AWS call
+├── AwsError                    AWS identity or API
 │   ├── AwsIdentityError        no / expired AWS credentials
 │   ├── AccessDeniedError       names principal, action, resource
 │   ├── TargetNotFoundError     names target, region, account
 │   ├── ThrottledError          still throttled after botocore's retries
 │   └── CredentialExpiredOnArrivalError  issued already expired (a wrong clock)
-└── DatabaseConnectionError     TLS, network, refused login                (CLI exit 4)
+└── DatabaseConnectionError     TLS, network, refused login
+    └── QueryError              the database refused a statement
+
+The command line maps these types to its exit codes (``cli/main.py``); the library knows none.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ from __future__ import annotations
 
 class RedshiftEphemeralError(Exception):
     """Base of every error this library raises on purpose."""
-
-    exit_code = 1
 
     def __reduce__(self) -> tuple[object, ...]:
         # Rebuilt without calling __init__, whose keyword-only arguments the default
@@ -35,13 +36,9 @@ class ConfigurationError(RedshiftEphemeralError, ValueError):
     """The request cannot be valid: a name breaks AWS's rules, options conflict, a value is
     out of range. Raised before any AWS call is made."""
 
-    exit_code = 2
-
 
 class AwsError(RedshiftEphemeralError):
     """AWS refused or failed a call (after botocore's own retries)."""
-
-    exit_code = 3
 
     def __init__(self, message: str, *, code: str | None = None, operation: str | None = None):
         super().__init__(message)
@@ -87,8 +84,6 @@ class CredentialExpiredOnArrivalError(AwsError):
 class DatabaseConnectionError(RedshiftEphemeralError, ConnectionError):
     """The database could not be reached, its TLS identity could not be verified, or it
     refused the login."""
-
-    exit_code = 4
 
 
 class QueryError(DatabaseConnectionError):

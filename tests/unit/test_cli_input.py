@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from redshift_ephemeral import ConfigurationError
 from redshift_ephemeral.cli.main import build_parser, main
-from redshift_ephemeral.cli.options import OPTIONS, Option
+from redshift_ephemeral.config import OPTIONS, Option, OptionKind
 from redshift_ephemeral.targets import (
     validate_cluster_identifier,
     validate_db_group,
@@ -209,22 +209,16 @@ def test_usage_errors_exit_2(argv: list[str]) -> None:
 
 
 def test_a_role_uses_the_aws_clis_sts_cache() -> None:
-    import argparse
+    from redshift_ephemeral.config import resolve
 
-    from redshift_ephemeral.cli.options import add_target_arguments, resolve
-
-    parser = argparse.ArgumentParser()
-    add_target_arguments(parser)
-    args = parser.parse_args(
-        ["--cluster-id", "demo", "--role-arn", "arn:aws:iam::123456789012:role/reader"]
-    )
-    resolved = resolve(args, {})
-    assert resolved["role_arn"] == "arn:aws:iam::123456789012:role/reader"
-    assert resolved["sts_cache_dir"] == str(Path.home() / ".aws" / "cli" / "cache")
-    assert "sts_cache_dir" not in resolve(parser.parse_args(["--cluster-id", "demo"]), {})
+    role = "arn:aws:iam::123456789012:role/reader"
+    resolved = resolve({"cluster_id": "demo", "role_arn": role}, environ={"HOME": "/home/u"})
+    assert resolved["role_arn"] == role
+    assert resolved["sts_cache_dir"] == "/home/u/.aws/cli/cache"
+    assert "sts_cache_dir" not in resolve({"cluster_id": "demo"}, environ={})
 
 
-# -- every option, variable and config key, from cli/options.OPTIONS -------------------------
+# -- every option, variable and config key, from config.OPTIONS ---- -------------------------
 #
 # Arbitrary values go to every option in each layer (flags, REDSHIFT_EPHEMERAL_* variables,
 # config.toml, including hostile TOML). Whatever they are, a run ends with a documented exit
@@ -232,7 +226,7 @@ def test_a_role_uses_the_aws_clis_sts_cache() -> None:
 # values an independent oracle finds plausible. botocore's ``Endpoint.make_request`` is
 # replaced by a recorder that answers AccessDenied, so nothing leaves the machine.
 
-OPTION_BY_DEST = {option.dest: option for option in OPTIONS}
+OPTION_BY_NAME = {option.name: option for option in OPTIONS}
 DOCUMENTED_EXIT_CODES = {0, 2, 3, 4}
 # What argv can carry in-process: anything but NUL. The environment holds bytes: any text
 # but NUL and surrogates, or undecodable bytes as Python sees them (surrogate escapes).
@@ -341,7 +335,7 @@ def assert_documented_outcome(code: int, stderr: str) -> None:
 
 
 def as_flag(option: Option, value: str) -> list[str]:
-    if option.kind == "flag":
+    if option.kind is OptionKind.SWITCH:
         return [option.flag]
     return [f"{option.flag}={value}"]  # '=' keeps a value starting with '-' a value
 
@@ -409,7 +403,7 @@ def test_any_flag_values_end_in_a_documented_way(
     code, stderr, operations = run_hermetic(argv, base)
     assert_documented_outcome(code, stderr)
     event(f"exit {code}, aws={bool(operations)}")
-    given_values = {o.dest: v for o, v in values.items() if o.kind != "flag"}
+    given_values = {o.name: v for o, v in values.items() if o.kind is not OptionKind.SWITCH}
     assert_invalid_input_never_reaches_aws(given_values, code, stderr, operations)
 
 
@@ -431,7 +425,11 @@ def test_any_environment_values_end_in_a_documented_way(values: dict[Option, str
     assert_documented_outcome(code, stderr)
     event(f"exit {code}, aws={bool(operations)}")
     # Flags and lists are parsed from text first; an empty variable counts as unset.
-    given_values = {o.dest: v for o, v in values.items() if o.kind not in ("flag", "list") and v}
+    given_values = {
+        o.name: v
+        for o, v in values.items()
+        if o.kind not in (OptionKind.SWITCH, OptionKind.NAMES) and v
+    }
     assert_invalid_input_never_reaches_aws(given_values, code, stderr, operations)
 
 
@@ -456,7 +454,7 @@ toml_values = st.recursive(
     max_leaves=6,
 )
 config_keys = st.one_of(
-    st.sampled_from([o.dest for o in OPTIONS] + [o.flag.lstrip("-") for o in OPTIONS]),
+    st.sampled_from([key for o in OPTIONS for key in o.config_keys]),
     argv_text.map(json.dumps),
 )
 NAMING_KEYS = {"cluster_id", "cluster-id", "workgroup", "custom_domain", "custom-domain"}
@@ -496,14 +494,15 @@ def test_any_config_file_ends_in_a_documented_way(content: bytes) -> None:
             given_values = {
                 key.replace("-", "_"): value
                 for key, value in table.items()
-                if key.replace("-", "_") in OPTION_BY_DEST
-                and OPTION_BY_DEST[key.replace("-", "_")].kind != "flag"
+                if key.replace("-", "_") in OPTION_BY_NAME
+                and OPTION_BY_NAME[key.replace("-", "_")].kind is not OptionKind.SWITCH
             }
             assert_invalid_input_never_reaches_aws(given_values, code, stderr, operations)
 
 
 def test_every_option_is_reachable_from_flags_environment_and_config() -> None:
-    """The properties above draw from OPTIONS: a new option is fuzzed without a change here."""
+    """The properties above draw from config.OPTIONS: a new option is fuzzed without a change
+    here."""
     parser = build_parser(only="creds").commands["creds"]
     flags = {flag for action in parser._actions for flag in action.option_strings}
     assert {option.flag for option in OPTIONS} <= flags

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import botocore.session
@@ -29,6 +29,7 @@ from botocore.exceptions import NoCredentialsError, ProfileNotFound
 from botocore.utils import JSONFileCache, is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
 from .._private_files import private_directory
+from ..config import MfaTokenProvider, RetryMode
 from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -37,10 +38,6 @@ if TYPE_CHECKING:
     from mypy_boto3_redshift import RedshiftClient
     from mypy_boto3_redshift_serverless import RedshiftServerlessClient
     from mypy_boto3_sts import STSClient
-
-RetryMode = Literal["standard", "adaptive"]
-MfaTokenProvider = Callable[[str], str]
-"""Called with a prompt naming the MFA device; returns the current code."""
 
 _ROLE_ARN_PREFIX = "arn:aws"
 

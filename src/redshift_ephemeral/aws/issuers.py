@@ -6,6 +6,7 @@ identity's clients and caches each target's endpoint for the life of the process
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections import OrderedDict
@@ -29,7 +30,7 @@ from ..targets import (
 )
 from .errors import aws_error_from
 from .identity import AwsClients, AwsIdentity
-from .policy import DEFAULT_DATABASE, credential_resources
+from .policy import DEFAULT_DATABASE, credential_resources, uses_discovery
 from .redaction import install as install_log_redaction
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,22 @@ install_log_redaction()
 # Beyond this difference between our clock and AWS's Date header, the local clock is
 # considered wrong and the credential's lifetime is measured on AWS's clock instead.
 CLOCK_SKEW_TOLERANCE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class CallerIdentity:
+    """sts:GetCallerIdentity's answer."""
+
+    arn: str
+    account: str
+    user_id: str  # a role session's is "<role id>:<session name>"
+
+
+@dataclass(frozen=True)
+class PolicyInputs:
+    request: CredentialRequest  # with the database filled in when it could be found
+    region: str | None
+    account: str | None
 
 
 @dataclass(frozen=True)
@@ -153,16 +170,46 @@ class AwsIssuer:
                 self._endpoints[key] = endpoint
         return endpoint
 
+    def caller_identity(self, target: Target | None = None) -> CallerIdentity:
+        """Who this identity is to AWS (sts:GetCallerIdentity), in ``target``'s region."""
+        region = target.region if target is not None else None
+        try:
+            response = self._clients.sts(region).get_caller_identity()
+        except Exception as error:
+            raise aws_error_from(
+                error,
+                action="sts:GetCallerIdentity",
+                target_label=target.label if target is not None else "AWS identity",
+                region=self._clients.region(region),
+            ) from None
+        caller = CallerIdentity(
+            str(response["Arn"]), str(response["Account"]), str(response["UserId"])
+        )
+        self._account = caller.account
+        return caller
+
     def account(self) -> str | None:
         """The caller's AWS account (GetCallerIdentity), asked once; None if unavailable."""
         if self._account is None:
             try:
-                identity = self._clients.sts().get_caller_identity()
-                self._account = str(identity["Account"])
+                return self.caller_identity().account
             except Exception:  # best effort: only used to word error messages
                 logger.debug("GetCallerIdentity failed", exc_info=True)
                 return None
         return self._account
+
+    def policy_inputs(self, request: CredentialRequest, account: str | None = None) -> PolicyInputs:
+        """What a least-privilege policy for ``request`` is written for: the region and
+        ``account`` (asked of AWS when not given; None if it cannot be), and the database -
+        the cluster's own when none is named and discovery can tell, else the request's."""
+        region = self._clients.region(request.target.region)
+        if request.db_name is None and uses_discovery(request):
+            try:
+                database = self.endpoint(request.target).default_database
+                request = dataclasses.replace(request, db_name=database)
+            except Exception:  # best effort: '*' stays correct, only broader
+                logger.debug("endpoint discovery for the policy failed", exc_info=True)
+        return PolicyInputs(request, region, account or self.account())
 
     # -- AWS calls -------------------------------------------------------------------------
 

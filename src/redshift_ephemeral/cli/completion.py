@@ -8,7 +8,6 @@ config file.
 from __future__ import annotations
 
 import argparse
-import tomllib
 from collections.abc import Mapping
 
 
@@ -58,15 +57,9 @@ complete -F _redshift_ephemeral redshift-ephemeral"""
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.targets:
-        from .options import config_path
+        from .. import configured_targets
 
-        try:
-            document = tomllib.loads(config_path(environ).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError):
-            return 0
-        targets = document.get("targets", {})
-        if isinstance(targets, dict):
-            print(" ".join(sorted(targets)))
+        print(" ".join(configured_targets(environ)))
         return 0
     script = bash_script()
     if args.shell == "zsh":

@@ -4,13 +4,12 @@ dsn, url and pgpass print it, because that is what they are for."""
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from .options import add_target_arguments, resolve
+from .options import add_target_arguments, source_from_arguments
 
 FORMATS = ("table", "json", "env", "dsn", "url", "pgpass")
 
@@ -26,22 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from ..source import CredentialSource
-
-    source = CredentialSource.from_options(**resolve(args, environ))
-    credential = source.get()
+    credential = source_from_arguments(args, environ).get()
     output = sys.stdout
     if args.format == "json":
-        document = {
-            **credential.as_seed_dict(),
-            "issued_at": credential.issued_at.isoformat(),
-            "expires_at": credential.expires_at.isoformat(),
-            "next_refresh_at": (
-                credential.next_refresh_at.isoformat() if credential.next_refresh_at else None
-            ),
-            "operation": credential.operation.action,
-        }
-        print(json.dumps(document, indent=2), file=output)
+        print(credential.json(), file=output)
     elif args.format == "env":
         for name, value in credential.environment().items():
             print(f"export {name}={shlex.quote(value)}", file=output)

@@ -26,10 +26,13 @@ def _step(number: int, text: str) -> None:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from .. import connect_to_redshift, generate_redshift_credentials
-    from ..db.connections import is_login_refused
+    from .. import (
+        CredentialSource,
+        connect_to_redshift,
+        generate_redshift_credentials,
+        is_login_refused,
+    )
     from ..local import LocalStack, seed
-    from ..source import CredentialSource
 
     started = time.monotonic()
     _step(

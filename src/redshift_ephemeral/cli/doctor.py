@@ -8,23 +8,25 @@ import argparse
 import sys
 from collections.abc import Mapping
 
-from .options import add_target_arguments, resolve
+from .options import add_target_arguments, source_from_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .. import DRIVERS
+
     add_target_arguments(parser)
     parser.add_argument(
         "--driver",
-        choices=("psycopg", "psycopg2", "redshift_connector"),
-        help="driver for the login check (default: the first installed)",
+        choices=DRIVERS,
+        help="driver for the login check (default: the first installed of these)",
     )
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from ..doctor import run_checks
-    from ..source import CredentialSource
+    from .. import run_checks
+    from .main import exit_code_for
 
-    source = CredentialSource.from_options(**resolve(args, environ))
+    source = source_from_arguments(args, environ)
     exit_code = 0
     width = len("AWS identity")
     for result in run_checks(source, driver=args.driver):
@@ -34,5 +36,5 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             line += f"\n      {'':<{width}}  fix: {result.fix}"
         print(line, file=sys.stdout, flush=True)
         if result.ok is False and exit_code == 0:
-            exit_code = result.exit_code or 1
+            exit_code = exit_code_for(result.kind)
     return exit_code

@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
-from ..errors import RedshiftEphemeralError
-from .options import add_target_arguments, resolve
+from .. import RedshiftEphemeralError
+from .options import add_target_arguments, source_from_arguments
 
 NESTED_MARKER = "REDSHIFT_EPHEMERAL_EXEC"
 FORWARDED_SIGNALS = (
@@ -35,7 +35,8 @@ EXIT_NOT_EXECUTABLE = 126
 
 
 class CommandNotRunnable(RedshiftEphemeralError):
-    """The command given to ``exec`` is missing, a directory or not executable."""
+    """The command given to ``exec`` is missing, a directory or not executable; the CLI
+    exits with the shell's code for that (``exit_code``), as if the shell had run it."""
 
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
@@ -48,8 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from ..db.options import check_command_line
-    from ..errors import ConfigurationError
+    from .. import ConfigurationError, check_command_line
 
     command = list(args.passthrough)
     if not command:
@@ -83,16 +83,14 @@ def resolve_command(name: str, search_path: str | None) -> str:
 def run_with_passfile(
     args: argparse.Namespace, environ: Mapping[str, str], command: Sequence[str]
 ) -> int:
-    from ..db.passfile import RefreshingPassfile
-    from ..errors import ConfigurationError
-    from ..source import CredentialSource
+    from .. import ConfigurationError, RefreshingPassfile
 
     if environ.get(NESTED_MARKER):
         raise ConfigurationError(
             "Already inside `redshift-ephemeral exec`: the PG* variables are set; run the "
             "command directly, or exit the outer exec first."
         )
-    source = CredentialSource.from_options(**resolve(args, environ))
+    source = source_from_arguments(args, environ)
     # Before any password is fetched: a command that cannot run needs none.
     executable = resolve_command(command[0], environ.get("PATH"))
     with RefreshingPassfile(source) as passfile:

@@ -15,10 +15,10 @@ import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigurationError
+from .. import ConfigurationError
 
 if TYPE_CHECKING:
-    from ..local.stack import LocalStack
+    from ..local import LocalStack
 
 
 def time_scale(text: str) -> float:
@@ -69,8 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from ..local import background
-    from ..local.stack import LocalStack
+    from ..local import LocalStack, background
 
     if args.action == "up":
         stack = LocalStack.attach(background.start_background(args.time_scale, args.ttl))

@@ -26,6 +26,28 @@ COMMANDS = {
     "completion": ("completion", "print a shell completion script (bash or zsh)"),
 }
 EXIT_USAGE = 2
+EXIT_AWS = 3
+EXIT_CONNECTION = 4
+EXIT_UNEXPECTED = 1
+
+
+def exit_code_for(kind: type[Exception] | None, error: BaseException | None = None) -> int:
+    """The exit code for a failure of ``kind`` (a library error type): the one place the
+    library's errors become the CLI's codes. ``exec``'s unrunnable command exits as a
+    shell would (126 / 127)."""
+    from .. import AwsError, ConfigurationError, DatabaseConnectionError
+    from .execute import CommandNotRunnable
+
+    if isinstance(error, CommandNotRunnable):
+        return error.exit_code
+    for base, code in (
+        (ConfigurationError, EXIT_USAGE),
+        (AwsError, EXIT_AWS),
+        (DatabaseConnectionError, EXIT_CONNECTION),
+    ):
+        if kind is not None and issubclass(kind, base):
+            return code
+    return EXIT_UNEXPECTED
 
 
 class _Parser(argparse.ArgumentParser):
@@ -130,19 +152,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as error:
-        from ..errors import RedshiftEphemeralError
+        from .. import RedshiftEphemeralError
 
         if args.debug:
             traceback.print_exc()
         if isinstance(error, RedshiftEphemeralError):
             print(f"redshift-ephemeral: {error}", file=sys.stderr)
-            return error.exit_code
+            return exit_code_for(type(error), error)
         print(
             f"redshift-ephemeral: unexpected {type(error).__name__}: {error}\n"
             "Run again with --debug for the traceback, and report it if it persists.",
             file=sys.stderr,
         )
-        return 1
+        return EXIT_UNEXPECTED
 
 
 if __name__ == "__main__":

@@ -20,8 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from ..db.options import check_command_line
-    from ..errors import ConfigurationError
+    from .. import ConfigurationError, check_command_line
 
     check_command_line(args.passthrough, psql=True)
 

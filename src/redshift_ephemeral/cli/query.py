@@ -12,17 +12,18 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .options import add_target_arguments, resolve
+from .options import add_target_arguments, source_from_arguments
 
-DRIVERS = ("psycopg", "psycopg2", "redshift_connector")
 FORMATS = ("table", "csv", "json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .. import DRIVERS
+
     add_target_arguments(parser)
     parser.add_argument("sql", metavar="SQL", help="the statement to run")
     parser.add_argument(
-        "--driver", choices=DRIVERS, help="database driver (default: the first installed)"
+        "--driver", choices=DRIVERS, help="database driver (default: the first installed of these)"
     )
     parser.add_argument(
         "--format", choices=FORMATS, default="table", help="output format (default: table)"
@@ -57,28 +58,11 @@ def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], output_format:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from ..db.connections import connect, default_driver
-    from ..errors import QueryError
-    from ..source import CredentialSource
+    from .. import run_query
 
-    source = CredentialSource.from_options(**resolve(args, environ))
-    connection = connect(source, driver=args.driver or default_driver())
-    try:
-        cursor = connection.cursor()
-        refusal = None
-        try:
-            cursor.execute(args.sql)
-        except Exception as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            refusal = QueryError(f"The database refused the statement: {first_line}")
-        if refusal is not None:  # raised here, not in the except: no driver error chained
-            raise refusal
-        if cursor.description is None:
-            print(f"OK ({cursor.rowcount} rows affected)" if cursor.rowcount >= 0 else "OK")
-        else:
-            columns = [str(column[0]) for column in cursor.description]
-            print(render(columns, cursor.fetchall(), args.format), file=sys.stdout)
-        connection.commit()
-    finally:
-        connection.close()
+    result = run_query(source_from_arguments(args, environ), args.sql, driver=args.driver)
+    if result.columns is None:
+        print(f"OK ({result.rowcount} rows affected)" if result.rowcount >= 0 else "OK")
+    else:
+        print(render(result.columns, result.rows, args.format), file=sys.stdout)
     return 0

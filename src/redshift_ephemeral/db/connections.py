@@ -10,20 +10,21 @@ the fix.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack, assert_never
 
 from .._extras import optional
 from ..credentials import Credential
 from ..errors import ConfigurationError, DatabaseConnectionError, RedshiftEphemeralError
 from ..source import CredentialSource, source_from
 from ..tls import check_redshift_connector_trust
+from .drivers import Driver, check_driver, default_driver
 from .options import check_driver_options, merge
 
 if TYPE_CHECKING:
     import psycopg
 
-Driver = Literal["psycopg2", "psycopg", "redshift_connector"]
-DRIVERS: tuple[Driver, ...] = ("psycopg2", "psycopg", "redshift_connector")
+    from ..config import SourceOptions
+
 DEFAULT_CONNECT_TIMEOUT = 10
 T = TypeVar("T")
 
@@ -183,23 +184,6 @@ async def aopen_with_retry(
 # -- drivers ---------------------------------------------------------------------------------
 
 
-def default_driver() -> Driver:
-    """The first installed of psycopg, psycopg2 and redshift_connector."""
-    import importlib.util
-
-    for driver, module in (
-        ("psycopg", "psycopg"),
-        ("psycopg2", "psycopg2"),
-        ("redshift_connector", "redshift_connector"),
-    ):
-        if importlib.util.find_spec(module) is not None:
-            return driver  # type: ignore[return-value]
-    raise ConfigurationError(
-        "No database driver is installed: `pip install 'redshift-ephemeral[psycopg]'` (or "
-        "[psycopg2], [redshift_connector])."
-    )
-
-
 def libpq_connect_kwargs(credential: Credential, options: dict[str, Any]) -> dict[str, Any]:
     """psycopg2 / psycopg keyword arguments: our defaults, the caller's options (checked
     again here, at every connect: a pool's options can be changed after it was built), then
@@ -236,7 +220,7 @@ def open_driver_connection(driver: Driver, credential: Credential, options: dict
             {"timeout": DEFAULT_CONNECT_TIMEOUT}, options, credential.redshift_connector_kwargs()
         )
         return redshift_connector.connect(**params)
-    raise ConfigurationError(f"Unknown driver {driver!r}: use one of {', '.join(DRIVERS)}.")
+    assert_never(check_driver(driver))  # an unknown name raises in check_driver
 
 
 def checked_driver_options(
@@ -244,8 +228,7 @@ def checked_driver_options(
 ) -> dict[str, Any]:
     """A copy of the caller's ``options`` for ``driver``, refused (before any AWS call) if
     one touches the host, the login or TLS."""
-    if driver not in DRIVERS:
-        raise ConfigurationError(f"Unknown driver {driver!r}: use one of {', '.join(DRIVERS)}.")
+    check_driver(driver)
     checked = dict(options or {})
     check_driver_options(driver, checked, where)
     return checked
@@ -255,14 +238,16 @@ def connect(
     source: CredentialSource | None = None,
     /,
     *,
-    driver: Driver = "psycopg2",
+    driver: Driver | None = None,
     driver_options: dict[str, Any] | None = None,
-    **source_options: Any,
+    **source_options: Unpack[SourceOptions],
 ) -> Any:
     """A DB-API connection with a fresh credential, over verified TLS.
 
     Give a ``CredentialSource``, or the options of ``CredentialSource.from_options``
-    (``cluster_id=…, db_user=…, region=…``). ``driver_options`` go to the driver's connect."""
+    (``cluster_id=…, db_user=…, region=…``). ``driver`` defaults to ``default_driver()``;
+    ``driver_options`` go to the driver's connect."""
+    driver = driver or default_driver()
     options = checked_driver_options(driver, driver_options)
     source = source_from(source, source_options)
     return open_with_retry(
@@ -275,7 +260,7 @@ async def connect_async(
     /,
     *,
     driver_options: dict[str, Any] | None = None,
-    **source_options: Any,
+    **source_options: Unpack[SourceOptions],
 ) -> psycopg.AsyncConnection[Any]:
     """A psycopg 3 ``AsyncConnection`` with a fresh credential; the credential fetch runs off
     the event loop and is shared by concurrent tasks."""

@@ -9,24 +9,26 @@ is ever baked into a URL.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from .._extras import optional
 from ..credentials import Credential
 from ..source import CredentialSource, source_from
 from .connections import (
-    Driver,
     aopen_with_retry,
     checked_driver_options,
     libpq_connect_kwargs,
     open_driver_connection,
     open_with_retry,
 )
+from .drivers import Driver, default_driver
 from .options import check_engine_options, check_pool_options
 
 if TYPE_CHECKING:
     import psycopg_pool
     import sqlalchemy
+
+    from ..config import SourceOptions
 
 
 def _sqlalchemy_drivername(driver: Driver, dialect: str | None) -> str:
@@ -41,19 +43,21 @@ def create_engine(
     source: CredentialSource | None = None,
     /,
     *,
-    driver: Driver = "psycopg2",
+    driver: Driver | None = None,
     dialect: str | None = None,
     driver_options: dict[str, Any] | None = None,
     engine_options: dict[str, Any] | None = None,
-    **source_options: Any,
+    **source_options: Unpack[SourceOptions],
 ) -> sqlalchemy.Engine:
     """A SQLAlchemy engine whose every new connection uses the current credential.
 
     The URL holds the driver name only; host, user and password come from the source at
-    connect time (``do_connect``), with one retry on a refused login."""
+    connect time (``do_connect``), with one retry on a refused login. ``driver`` defaults
+    to ``default_driver()``."""
     with optional("sqlalchemy"):
         import sqlalchemy
 
+    driver = driver or default_driver()
     options = checked_driver_options(driver, driver_options)
     engine_options = dict(engine_options or {})
     check_engine_options(engine_options)
@@ -86,7 +90,7 @@ def connection_pool(
     max_size: int | None = None,
     driver_options: dict[str, Any] | None = None,
     pool_options: dict[str, Any] | None = None,
-    **source_options: Any,
+    **source_options: Unpack[SourceOptions],
 ) -> psycopg_pool.ConnectionPool[Any]:
     """A ``psycopg_pool.ConnectionPool`` whose new connections use the current credential.
     Open it with ``with pool:`` or ``pool.open()``."""
@@ -129,7 +133,7 @@ def async_connection_pool(
     max_size: int | None = None,
     driver_options: dict[str, Any] | None = None,
     pool_options: dict[str, Any] | None = None,
-    **source_options: Any,
+    **source_options: Unpack[SourceOptions],
 ) -> psycopg_pool.AsyncConnectionPool[Any]:
     """An ``AsyncConnectionPool`` whose new connections use the current credential, fetched
     off the event loop. Open it with ``async with pool:`` or ``await pool.open()``."""

@@ -8,7 +8,7 @@ bundle. ``connect_to_redshift`` opens a psycopg2 connection from that dict.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from .._extras import optional
 from ..source import CredentialSource
@@ -17,12 +17,14 @@ from ..targets import DEFAULT_DURATION_SECONDS
 if TYPE_CHECKING:
     import psycopg2.extensions
 
+    from ..config import SeedOptions
+
 
 def generate_redshift_credentials(
     database_user: str,
     cluster_identifier: str,
     duration_seconds: int = DEFAULT_DURATION_SECONDS,
-    **options: Any,
+    **options: Unpack[SeedOptions],
 ) -> dict[str, Any]:
     """Short-lived credentials for ``database_user`` on ``cluster_identifier``.
 

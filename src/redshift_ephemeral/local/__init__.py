@@ -17,18 +17,18 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["LocalStack", "seed"]
+__all__ = ["LocalStack", "background", "seed"]
 
 if TYPE_CHECKING:
-    from . import seed
+    from . import background, seed
     from .stack import LocalStack
 
 
 def __getattr__(name: str) -> Any:
     # Imported on first use: the pytest plugin (loaded into every pytest run of every user
     # who installed the package) must cost nothing until a test asks for the stack.
-    if name == "seed":
-        return importlib.import_module(".seed", __name__)
+    if name in ("seed", "background"):  # modules: seeded names; `local up`/`down`
+        return importlib.import_module(f".{name}", __name__)
     if name == "LocalStack":
         return importlib.import_module(".stack", __name__).LocalStack
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
