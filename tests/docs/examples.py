@@ -25,7 +25,6 @@ import re
 import shutil
 import subprocess
 import sys
-import textwrap
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass

@@ -140,9 +140,7 @@ def test_a_broken_example_fails_the_run(
 
 
 def test_a_broken_pytest_example_fails_the_run(tmp_path: Path) -> None:
-    broken = Example(
-        ROOT / "README.md", 1, "python", "def test_fails():\n    assert 41 == 42\n"
-    )
+    broken = Example(ROOT / "README.md", 1, "python", "def test_fails():\n    assert 41 == 42\n")
     with pytest.raises(ExampleFailed, match="pytest exited 1"):
         run_pytest(broken, clean_environment({}), tmp_path)
 
