@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +34,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
     # The leak scan reads what every other test left: it runs last.
     items.sort(key=lambda item: item.name == LEAK_SCAN_TEST)
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 where nothing listens: bound (never listening) for the whole
+    test, so a connection to it is refused and no other process can take it meanwhile."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 def wait_until_expired(credential: Credential, margin: float = 0.3) -> None:

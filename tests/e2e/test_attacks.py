@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -417,6 +416,7 @@ def test_connection_errors_reference_nothing_that_holds_a_password(
     foreign_ca: trustme.CA,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    closed_port: int,
     driver: Any,
     failure: str,
 ) -> None:
@@ -431,10 +431,7 @@ def test_connection_errors_reference_nothing_that_holds_a_password(
             monkeypatch.setenv("SSL_CERT_FILE", foreign)
         source = redshift_local.source(db_user="alice", sslrootcert=foreign)
     else:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            closed = probe.getsockname()[1]
-        source = redshift_local.source(db_user="alice", host="localhost", port=closed)
+        source = redshift_local.source(db_user="alice", host="localhost", port=closed_port)
     with pytest.raises(DatabaseConnectionError) as raised:
         connect(source, driver=driver)
     passwords = redshift_local.issued_passwords()

@@ -134,10 +134,7 @@ def test_server_without_tls_is_refused(
         connect(source, driver=driver)
 
 
-def test_unreachable_server_is_a_clear_error(redshift_local: LocalStack) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+def test_unreachable_server_is_a_clear_error(redshift_local: LocalStack, closed_port: int) -> None:
     source = redshift_local.source(db_user="alice", host="localhost", port=closed_port)
     with pytest.raises(DatabaseConnectionError, match="Could not reach"):
         connect(source, driver="psycopg")
