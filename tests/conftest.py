@@ -17,6 +17,7 @@ import pytest
 from redshift_ephemeral.credentials import Credential
 from redshift_ephemeral.secret import Secret
 from redshift_ephemeral.targets import Operation
+from tests.leak_scan import RECORD
 
 
 class FakeClock:
@@ -171,3 +172,25 @@ def _private_home(_private_session_home: Path, monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setenv(variable, value)
     monkeypatch.setattr(tempfile, "tempdir", environment["TMPDIR"])
     return environment
+
+
+# -- the leak scan, once the whole session has run (tests/leak_scan.py) ---------------------
+
+
+_leak_scan_verdict: list[tuple[bool, list[str]]] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    verdict = RECORD.verdict()
+    _leak_scan_verdict.append(verdict)
+    if verdict[0] and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Printed after the session's hooks ran (the terminal summary comes last)."""
+    for failed, lines in _leak_scan_verdict:
+        if lines:
+            terminalreporter.write_sep("=", "leak scan", red=failed, green=not failed)
+            for line in lines:
+                terminalreporter.write_line(line)
