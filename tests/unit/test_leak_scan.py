@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_recorded_password_is_found_with_where_and_what_came_before() -> None:
     record = LeakRecord()
     record.issued(["pw-1", "pw-2"])
-    record.output("stderr of creds", "DEBUG fetched pw-2 for alice")
     record.output("stdout of creds", "nothing here")
+    record.output("stderr of creds", "DEBUG fetched pw-2 for alice")
     assert record.leaks() == [("stderr of creds", "DEBUG fetched ")]
     failed, lines = record.verdict()
     assert failed
