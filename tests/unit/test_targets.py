@@ -201,3 +201,28 @@ def leaves(value: object) -> Iterator[object]:
             yield from leaves(item)
     else:
         yield value
+
+
+@pytest.mark.parametrize("duration", [True, 900.0, "900"])
+def test_a_duration_is_whole_seconds(duration: object) -> None:
+    with pytest.raises(ConfigurationError, match="whole seconds"):
+        CredentialRequest(Target.cluster("demo"), db_user="alice", duration_seconds=duration)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("target", "label"),
+    [
+        (Target.cluster("demo"), "cluster 'demo'"),
+        (
+            Target(Deployment.SERVERLESS, custom_domain="db.example.com"),
+            "workgroup with custom domain 'db.example.com'",
+        ),
+    ],
+)
+def test_a_target_names_itself_in_messages(target: Target, label: str) -> None:
+    assert target.label == label
+
+
+def test_a_target_needs_a_name_or_a_custom_domain() -> None:
+    with pytest.raises(ConfigurationError, match="No workgroup given"):
+        Target(Deployment.SERVERLESS)
