@@ -1,7 +1,8 @@
 """`redshift-ephemeral creds --format json` ÷ `aws redshift get-cluster-credentials`, against
 the same emulator: 12 alternating runs each, ratio of median wall times.
 
-The AWS CLI is installed into a venv of its own for this benchmark only. Ours does more
+The AWS CLI is the interop suite's, pinned and cached in a venv of its own
+(``tests/interop/venvs.py``). Ours does more
 (endpoint discovery, the real login user, the trust bundle) and still must be faster.
 Both run from byte-compiled files, as `pip install` leaves them (an editable install under
 PYTHONDONTWRITEBYTECODE would otherwise recompile our sources on every run).
@@ -20,20 +21,10 @@ from pathlib import Path
 from _bench import Figure, report
 from redshift_ephemeral.local import LocalStack
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, for tests.interop
+from tests.interop import venvs
+
 RUNS = 12
-AWSCLI_VENV = (
-    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    / "redshift-ephemeral"
-    / "bench-awscli"
-)
-
-
-def awscli() -> Path:
-    executable = AWSCLI_VENV / "bin" / "aws"
-    if not executable.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(AWSCLI_VENV)], check=True)
-        subprocess.run([str(AWSCLI_VENV / "bin" / "pip"), "install", "-q", "awscli"], check=True)
-    return executable
 
 
 def wall(command: list[str], env: dict[str, str]) -> float:
@@ -43,7 +34,7 @@ def wall(command: list[str], env: dict[str, str]) -> float:
 
 
 def main() -> None:
-    aws = awscli()
+    aws = venvs.ensure("awscli") / "bin" / "aws"
     import redshift_ephemeral
 
     package = Path(redshift_ephemeral.__file__).parent

@@ -33,7 +33,7 @@ def timed(open_connection: Callable[[], Any]) -> float:
 def main() -> None:
     with LocalStack() as stack:
         source = stack.source(db_user="alice")
-        static = source.get().psycopg_kwargs()  # the same password, written out
+        static = source.get().libpq_params()  # the same password, written out
         ours, baseline = [], []
         for _ in range(20):  # warm both paths
             timed(lambda: connect(source, driver="psycopg"))

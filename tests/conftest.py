@@ -17,6 +17,8 @@ import pytest
 from redshift_ephemeral.credentials import Credential
 from redshift_ephemeral.secret import Secret
 from redshift_ephemeral.targets import Operation
+from tests.interop.venvs import CACHE_ROOT_VARIABLE as INTEROP_CACHE_VARIABLE
+from tests.interop.venvs import cache_root as interop_cache_root
 from tests.leak_scan import RECORD
 
 
@@ -144,6 +146,8 @@ def _private_session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     """Before anything else of the session (the session's local stack included, and every
     subprocess it or a test starts, which inherit the environment): private directories."""
     tmp_path_factory.getbasetemp()  # pytest's own directory stays where it was
+    # One cache outlives the run on purpose: the interop clients' venvs (minutes to build).
+    os.environ.setdefault(INTEROP_CACHE_VARIABLE, str(interop_cache_root()))
     root = Path(tempfile.mkdtemp(prefix="rse-tests-"))
     root.chmod(_TRAVERSABLE)
     environment = make_private_directories(root / "s")

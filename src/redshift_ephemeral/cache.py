@@ -112,15 +112,24 @@ def _label(key: Hashable) -> str:
     return key.label if isinstance(key, CacheKey) else reprlib.repr(key)
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """A cached credential and its schedule, published together: a reader without the lock
+    sees both from the same fetch, never an old credential with a new schedule."""
+
+    credential: Credential
+    schedule: Schedule
+
+
 class _Slot:
-    """One key's state. Readers take ``credential`` and ``schedule`` without a lock: both are
-    replaced together under ``lock`` as one immutable pair."""
+    """One key's state. Readers take ``entry`` without a lock; it is replaced whole, under
+    ``lock``."""
 
     __slots__ = ("attempts", "entry", "last_error", "lock", "retry_after")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.entry: tuple[Credential, Schedule] | None = None
+        self.entry: _Entry | None = None
         self.retry_after = 0.0
         self.attempts = 0
         self.last_error: Exception | None = None
@@ -146,10 +155,12 @@ class CredentialCache:
     def _fresh(self, key: Hashable) -> Credential | None:
         """The cached credential if it is before its advisory window: the lock-free path."""
         slot = self._slots.get(key)
-        if slot is not None and (entry := slot.entry) is not None:
-            credential, schedule = entry
-            if self._clock() < schedule.advisory_at:
-                return credential
+        if (
+            slot is not None
+            and (entry := slot.entry) is not None
+            and self._clock() < entry.schedule.advisory_at
+        ):
+            return entry.credential
         return None
 
     def peek(self, key: Hashable) -> Credential | None:
@@ -157,7 +168,7 @@ class CredentialCache:
         slot = self._slots.get(key)
         if slot is None or (entry := slot.entry) is None:
             return None
-        return entry[0] if self._clock() < entry[1].expires_at else None
+        return entry.credential if self._clock() < entry.schedule.expires_at else None
 
     def invalidate(self, key: Hashable, credential: Credential | None = None) -> None:
         """Forget ``key`` (e.g. the server refused its password). With ``credential``, forget
@@ -167,7 +178,8 @@ class CredentialCache:
         if slot is None:
             return
         with slot.lock:
-            if slot.entry is not None and (credential is None or slot.entry[0] is credential):
+            entry = slot.entry
+            if entry is not None and (credential is None or entry.credential is credential):
                 slot.entry = None
                 logger.info("credential for %s invalidated", _label(key))
 
@@ -214,7 +226,7 @@ class CredentialCache:
         now = self._clock()
         for key, slot in list(self._slots.items()):
             entry = slot.entry
-            if (entry is None or now >= entry[1].expires_at) and not slot.lock.locked():
+            if (entry is None or now >= entry.schedule.expires_at) and not slot.lock.locked():
                 del self._slots[key]
         self._sweep_at = max(_SWEEP_MIN_KEYS, 2 * len(self._slots))
 
@@ -222,9 +234,9 @@ class CredentialCache:
         slot = self._slot(key)
         entry = slot.entry
         now = self._clock()
-        if entry is not None and now < entry[1].advisory_at:
-            return entry[0]
-        if entry is not None and now < entry[1].mandatory_at:
+        if entry is not None and now < entry.schedule.advisory_at:
+            return entry.credential
+        if entry is not None and now < entry.schedule.mandatory_at:
             return self._refresh_advisory(key, slot, entry, fetch, now)
         return self._refresh_mandatory(key, slot, fetch)
 
@@ -232,17 +244,17 @@ class CredentialCache:
         self,
         key: Hashable,
         slot: _Slot,
-        current_entry: tuple[Credential, Schedule],
+        current_entry: _Entry,
         fetch: Fetch,
         now: float,
     ) -> Credential:
-        current, schedule = current_entry
+        current, schedule = current_entry.credential, current_entry.schedule
         if now < slot.retry_after or not slot.lock.acquire(blocking=False):
             return current  # someone else is refreshing, or AWS failed a moment ago
         try:
             entry = slot.entry
-            if entry is not None and entry[0] is not current:
-                return entry[0]  # refreshed while we were arriving
+            if entry is not None and entry.credential is not current:
+                return entry.credential  # refreshed while we were arriving
             try:
                 return self._fetch_into(key, slot, fetch)
             except Exception as error:
@@ -268,8 +280,8 @@ class CredentialCache:
         attempts_seen = slot.attempts
         with slot.lock:
             entry = slot.entry
-            if entry is not None and self._clock() < entry[1].mandatory_at:
-                return entry[0]  # another thread refreshed while we waited
+            if entry is not None and self._clock() < entry.schedule.mandatory_at:
+                return entry.credential  # another thread refreshed while we waited
             if slot.attempts != attempts_seen and (error := slot.last_error) is not None:
                 # The refresh we queued behind just failed: share its error rather than
                 # sending AWS one more call per waiting thread. Each waiter raises its own
@@ -301,7 +313,7 @@ class CredentialCache:
             slot.attempts += 1  # counts finished attempts, so waiters can tell one ended
         slot.retry_after = 0.0
         schedule = Schedule.for_credential(credential, requested_at, self._policy)
-        slot.entry = (credential, schedule)
+        slot.entry = _Entry(credential, schedule)
         logger.debug(
             "credential for %s issued, valid %.0f s", _label(key), credential.lifetime_seconds
         )

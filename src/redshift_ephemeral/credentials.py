@@ -10,6 +10,7 @@ that; they are the only callers of ``reveal()`` here.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -64,6 +65,15 @@ def _refuse_unrenderable(rendering: str, fields: dict[str, str], forbidden: str)
 def _describe(characters: str) -> str:
     names = {"\0": "NUL", "\n": "line feed", "\r": "carriage return"}
     return ", ".join(names.get(char, repr(char)) for char in characters)
+
+
+def _warn_renamed(old_name: str) -> None:
+    warnings.warn(
+        f"Credential.{old_name}() is deprecated: use Credential.libpq_params(), the same "
+        "keywords (psycopg2 and psycopg both pass them to libpq).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 def _has_surrogate(value: str) -> bool:
@@ -127,7 +137,8 @@ class Credential:
         return params
 
     def libpq_params(self) -> dict[str, Any]:
-        """libpq keywords, as psycopg2.connect() and psycopg.connect() take them."""
+        """libpq keywords (contains the password): what ``psycopg2.connect()`` and
+        ``psycopg.connect()`` both take, as both hand them to libpq unchanged."""
         return {
             "host": self.host,
             "port": self.port,
@@ -137,10 +148,16 @@ class Credential:
             **self._tls_params(),
         }
 
+    # 0.1.0's README showed these two names for the same dict; they stay for that code.
+
     def psycopg2_kwargs(self) -> dict[str, Any]:
+        """Deprecated: the same dict as :meth:`libpq_params`, under 0.1.0's name."""
+        _warn_renamed("psycopg2_kwargs")
         return self.libpq_params()
 
     def psycopg_kwargs(self) -> dict[str, Any]:
+        """Deprecated: the same dict as :meth:`libpq_params`, under 0.1.0's name."""
+        _warn_renamed("psycopg_kwargs")
         return self.libpq_params()
 
     def redshift_connector_kwargs(self) -> dict[str, Any]:

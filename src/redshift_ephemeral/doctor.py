@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .aws.errors import translate
+from .aws.errors import aws_error_from
 from .aws.issuers import Endpoint, issuer_for
 from .aws.policy import uses_discovery
 from .credentials import Credential
@@ -86,7 +86,7 @@ class _Diagnosis:
         except Exception as error:
             return _failure(
                 "AWS identity",
-                translate(
+                aws_error_from(
                     error,
                     action="sts:GetCallerIdentity",
                     target_label=target.label,

@@ -54,10 +54,10 @@ def connect(driver: str, credential: Credential, **overrides: Any) -> Any:
     if driver == "psycopg2":
         import psycopg2
 
-        return psycopg2.connect(**{**credential.psycopg2_kwargs(), **overrides})
+        return psycopg2.connect(**{**credential.libpq_params(), **overrides})
     import psycopg
 
-    return psycopg.connect(**{**credential.psycopg_kwargs(), **overrides})
+    return psycopg.connect(**{**credential.libpq_params(), **overrides})
 
 
 def uses_tls(connection: Any) -> bool:

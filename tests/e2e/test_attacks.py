@@ -354,6 +354,8 @@ def test_options_changed_on_a_built_pool_are_refused_at_connect(
         ["exec", "--", "psql", "-h", "127.0.0.1", "-c", "SELECT 1"],
         ["exec", "--", "env", "PGSSLMODE=disable", "psql", "-c", "SELECT 1"],
         ["exec", "--", "env", "PGHOST=127.0.0.1", "psql"],
+        ["exec", "--", "pg_isready", "--dbname=hostaddr=127.0.0.1 sslmode=disable"],
+        ["exec", "--", "psql", "-c", "SELECT 1", "application_name=x sslmode=disable"],
     ],
     ids=" ".join,
 )
@@ -438,3 +440,30 @@ def test_connection_errors_reference_nothing_that_holds_a_password(
     passwords = redshift_local.issued_passwords()
     assert passwords
     assert_no_password_reachable(raised.value, passwords)
+
+
+def test_exec_and_psql_ignore_libpq_settings_inherited_from_the_environment(
+    redshift_local: LocalStack, plaintext_server: HostileServer, tmp_path: Path
+) -> None:
+    """A service file or PG* variables in the caller's environment (a CI runner's, a shell's)
+    would override the target: libpq applies PGSERVICE's settings over PG* variables."""
+    service_file = tmp_path / "pg_service.conf"
+    service_file.write_text(
+        f"[evil]\nhostaddr=127.0.0.1\nport={plaintext_server.port}\nsslmode=disable\n"
+    )
+    inherited = {
+        "PGSERVICEFILE": str(service_file),
+        "PGSERVICE": "evil",
+        "PGHOSTADDR": "127.0.0.1",
+        "PGSSLMODE": "disable",
+        "PGSSLROOTCERT": "system",
+    }
+    env = cli_env(redshift_local, tmp_path) | inherited
+    for command in (
+        ["psql", "--db-user", "alice", "--", "-tAc", "SELECT 42"],
+        ["exec", "--db-user", "alice", "--", "psql", "-tAc", "SELECT 42"],
+    ):
+        result = run_cli(command, env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "42"  # the real target, over verified TLS
+    assert plaintext_server.connections == 0

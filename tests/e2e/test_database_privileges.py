@@ -39,7 +39,7 @@ def _alice_may_ask_for_any_group(redshift_local: LocalStack) -> Iterator[None]:
 
 @contextmanager
 def session(credential: Credential) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(**credential.psycopg_kwargs(), autocommit=True) as connection:
+    with psycopg.connect(**credential.libpq_params(), autocommit=True) as connection:
         yield connection
 
 
@@ -109,7 +109,7 @@ def test_db_user_naming_the_admin_a_system_role_or_a_group_cannot_log_in(
 ) -> None:
     credential = redshift_local.source(db_user=db_user, auto_create=auto_create).get()
     with raises(psycopg.OperationalError) as refused:
-        psycopg.connect(**credential.psycopg_kwargs())
+        psycopg.connect(**credential.libpq_params())
     assert is_login_refused(refused.value)
 
 
@@ -176,5 +176,5 @@ def test_a_login_name_postgresql_would_truncate_never_logs_in(redshift_local: Lo
         user = (prefix + "a" * 51 + last)[:60]
         credential = redshift_local.source(db_user=user, auto_create=True).get()
         with raises(psycopg.OperationalError) as refused:
-            psycopg.connect(**credential.psycopg_kwargs())
+            psycopg.connect(**credential.libpq_params())
         assert is_login_refused(refused.value)

@@ -88,6 +88,52 @@ def test_an_unsigned_request_is_missing_authentication(redshift_local: LocalStac
     assert b"<Code>MissingAuthenticationToken</Code>" in caught.value.read()
 
 
+def unsigned_post(stack: LocalStack, path: str, body: bytes) -> tuple[int, bytes]:
+    request = urllib.request.Request(  # noqa: S310 - the stack's loopback endpoint
+        stack.endpoint_url + path,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as error:
+        return int(error.code), bytes(error.read())
+
+
+@pytest.mark.parametrize("path", ["/moto-api/data.json", "/moto-api/reset", "/moto-api/"])
+@pytest.mark.parametrize(
+    "body", [b"", b"Action=AssumeRoleWithWebIdentity", b"Action=AssumeRoleWithSAML"]
+)
+def test_mocks_own_api_is_unreachable_signed_or_not(
+    redshift_local: LocalStack, path: str, body: bytes
+) -> None:
+    """moto's /moto-api/ holds every secret key and can reset the account."""
+    status, answer = unsigned_post(redshift_local, path, body)
+    assert status >= 400
+    assert b"SecretAccessKey" not in answer
+    _, secret = redshift_local.access_keys()
+    assert secret.encode() not in answer
+    # and the account is intact: alice's keys still work
+    assert client(redshift_local, "sts").get_caller_identity()["Arn"].endswith("user/alice")
+
+
+@pytest.mark.parametrize("operation", ["AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"])
+def test_unsigned_web_identity_and_saml_sign_ins_are_refused(
+    redshift_local: LocalStack, operation: str
+) -> None:
+    role = f"arn:aws:iam::{ACCOUNT}:role/{seed.ASSUMABLE_ROLE}"
+    body = (
+        f"Action={operation}&Version=2011-06-15&RoleArn={role}&RoleSessionName=x"
+        "&WebIdentityToken=anything&SAMLAssertion=anything&PrincipalArn=" + role
+    ).encode()
+    status, answer = unsigned_post(redshift_local, "/", body)
+    assert status == 403
+    assert b"<Code>AccessDenied</Code>" in answer
+    assert b"SecretAccessKey" not in answer
+
+
 def assumed_reader(stack: LocalStack, **params: Any) -> dict[str, Any]:
     sts = client(stack, "sts")
     result: dict[str, Any] = sts.assume_role(

@@ -119,7 +119,7 @@ def test_postgresql_listens_only_on_a_socket_only_the_stack_reaches(
     redshift_local: LocalStack,
 ) -> None:
     credential = redshift_local.source(db_user="alice").get()
-    with psycopg.connect(**credential.psycopg_kwargs()) as connection:
+    with psycopg.connect(**credential.libpq_params()) as connection:
         listen = connection.execute("SHOW listen_addresses").fetchone()
         assert listen == ("",)  # no TCP at all
         # A login may not even learn where the socket is.
@@ -200,7 +200,7 @@ def test_sslmode_disable_never_reaches_a_password_prompt(
 ) -> None:
     credential = redshift_local.source(db_user="alice").get()
     module: Any = psycopg2 if driver == "psycopg2" else psycopg
-    kwargs = _kwargs(driver, credential) | {"sslmode": "disable"}
+    kwargs = credential.libpq_params() | {"sslmode": "disable"}
     with raises(module.OperationalError, match="no encryption"):
         module.connect(**kwargs)
 
@@ -246,13 +246,9 @@ def test_one_users_valid_password_does_not_log_in_another_user(
     redshift_local.source(db_user="alice").get()  # alice has a live password too
     as_alice = credential_for_user(bobs, "IAM:alice")
     with raises(psycopg.OperationalError) as refused:
-        psycopg.connect(**as_alice.psycopg_kwargs())
+        psycopg.connect(**as_alice.libpq_params())
     assert 'password authentication failed for user "IAM:alice"' in str(refused.value)
     assert is_login_refused(refused.value)
-
-
-def _kwargs(driver: str, credential: Credential) -> dict[str, Any]:
-    return credential.psycopg2_kwargs() if driver == "psycopg2" else credential.psycopg_kwargs()
 
 
 def credential_for_user(credential: Credential, user: str) -> Credential:
@@ -268,7 +264,7 @@ def credential_for_user(credential: Credential, user: str) -> Credential:
 def test_a_running_query_can_be_cancelled(redshift_local: LocalStack, driver: str) -> None:
     credential = redshift_local.source(db_user="alice").get()
     module: Any = psycopg2 if driver == "psycopg2" else psycopg
-    connection = module.connect(**_kwargs(driver, credential))
+    connection = module.connect(**credential.libpq_params())
     try:
         timer = threading.Timer(0.5, connection.cancel)
         timer.start()
@@ -280,3 +276,13 @@ def test_a_running_query_can_be_cancelled(redshift_local: LocalStack, driver: st
         timer.join()
     finally:
         connection.close()
+
+
+def test_a_password_opens_only_the_database_it_was_issued_for(redshift_local: LocalStack) -> None:
+    """Redshift ties a password to the DbName it was issued for."""
+    credential = redshift_local.source(db_user="alice", database="dev").get()
+    with psycopg.connect(**credential.libpq_params()) as connection:
+        assert connection.execute("SELECT current_database()").fetchone() == ("dev",)
+    for other in ("postgres", "template1"):
+        with raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(**{**credential.libpq_params(), "dbname": other})

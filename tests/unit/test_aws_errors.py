@@ -14,7 +14,7 @@ from botocore.exceptions import (
     SSOTokenLoadError,
 )
 
-from redshift_ephemeral.aws.errors import translate
+from redshift_ephemeral.aws.errors import aws_error_from
 from redshift_ephemeral.errors import (
     AccessDeniedError,
     AwsError,
@@ -38,7 +38,7 @@ def translated(error: Exception, **overrides: object) -> RedshiftEphemeralError:
         "target_label": "cluster demo",
         "region": "eu-west-1",
     }
-    return translate(error, **{**options, **overrides})  # type: ignore[arg-type]
+    return aws_error_from(error, **{**options, **overrides})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

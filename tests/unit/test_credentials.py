@@ -30,6 +30,13 @@ def test_credential_is_immutable() -> None:
         tricky().password = Secret("other")  # type: ignore[misc]
 
 
+def test_0_1_names_of_the_libpq_keywords_still_work_and_warn() -> None:
+    credential = tricky()
+    for old_name in ("psycopg2_kwargs", "psycopg_kwargs"):
+        with pytest.warns(DeprecationWarning, match=f"{old_name}.*libpq_params"):
+            assert getattr(credential, old_name)() == credential.libpq_params()
+
+
 def test_naive_timestamps_are_refused() -> None:
     credential = make_credential()
     with pytest.raises(ValueError, match="timezone-aware"):
@@ -38,7 +45,7 @@ def test_naive_timestamps_are_refused() -> None:
 
 def test_driver_keywords() -> None:
     credential = tricky()
-    assert credential.psycopg2_kwargs() == {
+    assert credential.libpq_params() == {
         "host": credential.host,
         "port": 5439,
         "dbname": "dev",
@@ -47,7 +54,6 @@ def test_driver_keywords() -> None:
         "sslmode": "verify-full",
         "sslrootcert": "/etc/ca.pem",
     }
-    assert credential.psycopg_kwargs() == credential.psycopg2_kwargs()
     rc = credential.redshift_connector_kwargs()
     assert (rc["database"], rc["user"], rc["password"], rc["ssl"], rc["sslmode"]) == (
         "dev",

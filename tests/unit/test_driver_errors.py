@@ -1,4 +1,4 @@
-"""A driver's connection failure in plain words (``db/connections.translate``): the cause, the
+"""A driver's connection failure in plain words (``connection_error_from``): the cause, the
 fix, never the password. Pure: the drivers' errors are built here, as libpq and
 redshift_connector word them."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from redshift_ephemeral.db.connections import is_login_refused, translate
+from redshift_ephemeral.db.connections import connection_error_from, is_login_refused
 from redshift_ephemeral.errors import DatabaseConnectionError
 from tests.conftest import make_credential
 
@@ -58,7 +58,7 @@ def chained(outer: str, cause: BaseException) -> OperationalError:
 def test_each_failure_names_its_cause_and_never_the_password(
     error: Exception, words: list[str]
 ) -> None:
-    result = translate(error, CREDENTIAL)
+    result = connection_error_from(error, CREDENTIAL)
     assert isinstance(result, DatabaseConnectionError)
     for word in words:
         assert word in str(result)
@@ -68,7 +68,7 @@ def test_each_failure_names_its_cause_and_never_the_password(
 def test_a_login_refused_with_a_fresh_password_names_the_likely_causes() -> None:
     refused = OperationalError("FATAL: 28P01")
     assert is_login_refused(refused)
-    message = str(translate(refused, CREDENTIAL, retried=True))
+    message = str(connection_error_from(refused, CREDENTIAL, retried=True))
     assert "even with a freshly issued password" in message
     assert "--auto-create" in message
     assert "'dev'" in message

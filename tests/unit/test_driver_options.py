@@ -12,6 +12,7 @@ from redshift_ephemeral.db.options import (
     check_driver_options,
     check_engine_options,
     check_pool_options,
+    libpq_environment,
     merge,
 )
 from redshift_ephemeral.errors import ConfigurationError
@@ -126,6 +127,11 @@ def test_our_connection_settings_win_the_merge() -> None:
         ["--dbname=x"],
         ["PGSSLMODE=disable", "psql"],
         ["PGHOST=evil"],
+        ["application_name=x sslmode=disable"],
+        ["application_name='a b' hostaddr=127.0.0.2"],
+        ["--dbname=hostaddr=127.0.0.2 sslmode=disable"],
+        ["-dhostaddr=127.0.0.2"],
+        ["--maintenance-db=postgresql://evil/dev"],
     ],
 )
 def test_psql_arguments_that_override_the_target_are_refused(arguments: list[str]) -> None:
@@ -148,6 +154,53 @@ def test_psql_arguments_that_override_the_target_are_refused(arguments: list[str
 )
 def test_ordinary_psql_arguments_pass(arguments: list[str]) -> None:
     check_command_line(arguments, psql=True)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--dbname=hostaddr=127.0.0.2 sslmode=disable"],
+        ["-d", "application_name=x sslmode=disable"],
+        ["-dhost=evil"],
+        ["postgres://evil/dev"],
+    ],
+)
+def test_any_libpq_program_given_a_connection_string_is_refused(arguments: list[str]) -> None:
+    with pytest.raises(ConfigurationError, match="would override"):
+        check_command_line(arguments, psql=False)
+
+
+@pytest.mark.parametrize(
+    "key", ["application_name=x hostaddr", "a b", "x'", "", "sslmode ", "\nhost", "é"]
+)
+def test_an_option_name_that_is_no_name_cannot_smuggle_a_keyword(key: str) -> None:
+    """psycopg2 writes keys into the connection string as they are."""
+    for driver in ("psycopg2", "psycopg", "redshift_connector"):
+        with pytest.raises(ConfigurationError, match="not an option name"):
+            check_driver_options(driver, {key: "127.0.0.2"}, "driver_options")
+
+
+def test_a_child_inherits_no_libpq_variable_that_could_redirect_it() -> None:
+    inherited = {
+        "PATH": "/bin",
+        "HOME": "/home/u",
+        "PGSERVICE": "evil",
+        "PGSERVICEFILE": "/tmp/evil",
+        "PGSYSCONFDIR": "/tmp",
+        "PGHOSTADDR": "127.0.0.2",
+        "PGSSLMODE": "disable",
+        "PGSSLNEGOTIATION": "direct",
+        "PGPASSWORD": "old",
+        "PGSOMETHINGNEW": "x",
+        "PGAPPNAME": "report",
+    }
+    ours = {"PGHOST": "h", "PGSSLMODE": "verify-full", "PGPASSFILE": "/run/p"}
+    assert libpq_environment(inherited, ours) == {
+        "PATH": "/bin",
+        "HOME": "/home/u",
+        "PGAPPNAME": "report",
+        **ours,
+    }
 
 
 def test_other_commands_keep_their_own_short_options() -> None:

@@ -445,13 +445,16 @@ def test_assumed_role_credentials_are_reused_from_the_on_disk_sts_cache(
         prompts.append(prompt)
         return "123456"
 
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir(mode=0o755)  # as an older AWS CLI may have left it: made private on use
+
     def access_key(session: StubbedStsSession) -> str:
         identity = AwsIdentity(
             session=session,
             region=REGION,
             roles=(role,),
             mfa_token_provider=mfa_code,
-            sts_cache_dir=str(tmp_path),
+            sts_cache_dir=str(cache_dir),
         )
         credentials = AwsClients(identity).session.get_credentials()
         assert credentials is not None
@@ -476,9 +479,10 @@ def test_assumed_role_credentials_are_reused_from_the_on_disk_sts_cache(
     assert access_key(second) == "ASIACACHEDROLE0001"
     assert second.stubbers == []
     assert len(prompts) == 1
-    cached = list(tmp_path.iterdir())
+    cached = list(cache_dir.iterdir())
     assert len(cached) == 1
     assert cached[0].stat().st_mode & 0o777 == 0o600
+    assert cache_dir.stat().st_mode & 0o777 == 0o700
 
 
 # -- one issuer per identity, held only while used (issue 10, points 6 and 7) ---------------

@@ -40,7 +40,9 @@ def test_every_unexpired_password_of_a_user_is_accepted() -> None:
     for index in range(3):
         record.add("IAM:alice", f"password-{index}", NOW + timedelta(seconds=10 * (index + 1)))
     for index in range(3):
-        assert record.accepts_md5("IAM:alice", SALT, answer(f"password-{index}", "IAM:alice"))
+        assert record.accepts_md5(
+            "IAM:alice", "dev", SALT, answer(f"password-{index}", "IAM:alice")
+        )
     assert record.count("IAM:alice") == 3
 
 
@@ -50,22 +52,24 @@ def test_each_password_is_refused_after_its_own_expiry() -> None:
     record.add("IAM:alice", "short", NOW + timedelta(seconds=1))
     record.add("IAM:alice", "long", NOW + timedelta(seconds=3))
     clock.now = NOW + timedelta(seconds=1)  # the expiration instant itself is too late
-    assert not record.accepts_md5("IAM:alice", SALT, answer("short", "IAM:alice"))
-    assert record.accepts_md5("IAM:alice", SALT, answer("long", "IAM:alice"))
+    assert not record.accepts_md5("IAM:alice", "dev", SALT, answer("short", "IAM:alice"))
+    assert record.accepts_md5("IAM:alice", "dev", SALT, answer("long", "IAM:alice"))
     clock.now = NOW + timedelta(seconds=3)
-    assert not record.accepts_md5("IAM:alice", SALT, answer("long", "IAM:alice"))
+    assert not record.accepts_md5("IAM:alice", "dev", SALT, answer("long", "IAM:alice"))
 
 
 def test_another_users_password_unknown_passwords_and_other_salts_are_refused() -> None:
     record = IssuedPasswords(Clock())
     record.add("IAM:alice", "alices", NOW + timedelta(seconds=5))
     record.add("IAM:bob", "bobs", NOW + timedelta(seconds=5))
-    assert not record.accepts_md5("IAM:alice", SALT, answer("bobs", "IAM:alice"))
-    assert not record.accepts_md5("IAM:alice", SALT, answer("bobs", "IAM:bob"))
-    assert not record.accepts_md5("IAM:carol", SALT, answer("alices", "IAM:carol"))
-    assert not record.accepts_md5("IAM:alice", SALT, b"md5" + b"0" * 32)
+    assert not record.accepts_md5("IAM:alice", "dev", SALT, answer("bobs", "IAM:alice"))
+    assert not record.accepts_md5("IAM:alice", "dev", SALT, answer("bobs", "IAM:bob"))
+    assert not record.accepts_md5("IAM:carol", "dev", SALT, answer("alices", "IAM:carol"))
+    assert not record.accepts_md5("IAM:alice", "dev", SALT, b"md5" + b"0" * 32)
     # An answer to one challenge does not answer another (no replay).
-    assert not record.accepts_md5("IAM:alice", b"\x09\x09\x09\x09", answer("alices", "IAM:alice"))
+    assert not record.accepts_md5(
+        "IAM:alice", "dev", b"\x09\x09\x09\x09", answer("alices", "IAM:alice")
+    )
 
 
 def test_the_record_keeps_no_plain_password() -> None:
@@ -81,3 +85,13 @@ def test_expired_entries_are_forgotten_when_new_ones_arrive() -> None:
     clock.now = NOW + timedelta(seconds=2)
     record.add("IAM:alice", "new", NOW + timedelta(seconds=5))
     assert len(vars(record)["_by_user"]["IAM:alice"]) == 1
+
+
+def test_a_password_opens_only_the_database_it_was_issued_for() -> None:
+    record = IssuedPasswords(clock=lambda: NOW)
+    record.add("IAM:alice", "for-dev", NOW + timedelta(seconds=5), "dev")
+    record.add("IAM:alice", "for-any", NOW + timedelta(seconds=5), None)
+    assert record.accepts_md5("IAM:alice", "dev", SALT, answer("for-dev", "IAM:alice"))
+    assert not record.accepts_md5("IAM:alice", "postgres", SALT, answer("for-dev", "IAM:alice"))
+    # Without DbName, AWS's password opens any database the user may log on to.
+    assert record.accepts_md5("IAM:alice", "postgres", SALT, answer("for-any", "IAM:alice"))

@@ -50,7 +50,7 @@ def test_vars_asdict_and_pickle_of_a_credential_do_not_expose_the_password() -> 
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(credential)
     # The renderings the user asks for do carry it.
-    assert credential.psycopg_kwargs()["password"] == PASSWORD
+    assert credential.libpq_params()["password"] == PASSWORD
 
 
 def test_a_credential_built_with_a_plain_string_keeps_it_as_a_secret() -> None:

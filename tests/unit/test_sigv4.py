@@ -29,14 +29,21 @@ BODY = b"Action=GetClusterCredentials&Version=2012-12-01&DbUser=alice"
 
 
 def signed(
-    key: SigningKey, *, body: bytes = BODY, when: datetime | None = None
+    key: SigningKey,
+    *,
+    body: bytes = BODY,
+    when: datetime | None = None,
+    extra_headers: dict[str, str] | None = None,
 ) -> tuple[ReceivedRequest, Authorization, datetime]:
     """A request as botocore signs it, then as the emulator receives it."""
     request = AWSRequest(
         method="POST",
         url="http://127.0.0.1:4566/",
         data=body,
-        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+            **(extra_headers or {}),
+        },
     )
     signer = SigV4Auth(
         Credentials(key.access_key_id, key.secret_access_key, key.session_token),
@@ -155,3 +162,26 @@ def test_from_wsgi_keeps_the_raw_path_and_content_headers() -> None:
     assert (received.path, received.query) == ("/a%20b", "x=1")
     assert received.headers["content-type"] == "application/x-amz-json-1.1"
     assert received.headers["x-amz-date"] == "20240101T000000Z"
+
+
+@pytest.mark.parametrize(
+    "claim", ["UNSIGNED-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "0" * 64]
+)
+def test_a_signature_that_does_not_cover_the_body_is_refused(claim: str) -> None:
+    """botocore signs the claimed x-amz-content-sha256 instead of hashing the body: a request
+    signed over an empty body with such a claim, then sent with another body, must fail."""
+    received, authorization, now = signed(
+        KEY, body=b"", extra_headers={"X-Amz-Content-SHA256": claim}
+    )
+    swapped = ReceivedRequest(
+        received.method, received.path, received.query, received.headers, BODY
+    )
+    assert code(lambda: verify(swapped, authorization, KEY, now)) == "SignatureDoesNotMatch"
+
+
+def test_a_true_payload_hash_header_verifies() -> None:
+    import hashlib
+
+    digest = hashlib.sha256(BODY).hexdigest()
+    received, authorization, now = signed(KEY, extra_headers={"X-Amz-Content-SHA256": digest})
+    verify(received, authorization, KEY, now)

@@ -1,4 +1,4 @@
-"""Translate botocore's exceptions into this library's errors (SPEC §7).
+"""Botocore exceptions as this library's errors: :func:`aws_error_from` (SPEC §7).
 
 Each message names the cause and the fix. Throttling reaches here only once botocore's own
 retries are spent.
@@ -88,7 +88,7 @@ LOGIN_HINT = (
 )
 
 
-def translate(
+def aws_error_from(
     error: Exception,
     *,
     action: str,
@@ -104,7 +104,7 @@ def translate(
         return error
     operation = action.split(":", 1)[-1]
     if isinstance(error, ClientError):
-        return _translate_client_error(
+        return _aws_error_from_client_error(
             error,
             action=action,
             operation=operation,
@@ -144,7 +144,7 @@ def translate(
     )
 
 
-def _translate_client_error(
+def _aws_error_from_client_error(
     error: ClientError,
     *,
     action: str,

@@ -28,6 +28,7 @@ from botocore.credentials import (
 from botocore.exceptions import NoCredentialsError, ProfileNotFound
 from botocore.utils import JSONFileCache, is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
+from .._private_files import private_directory
 from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -236,7 +237,8 @@ class AwsClients:
             config=self._config,
         )
         cache = (
-            JSONFileCache(working_dir=str(Path(identity.sts_cache_dir)))
+            # Temporary AWS credentials live there: the directory is made (or kept) private.
+            JSONFileCache(working_dir=str(private_directory(Path(identity.sts_cache_dir))))
             if identity.sts_cache_dir
             else None
         )

@@ -27,7 +27,7 @@ from ..targets import (
     validate_host,
     validate_port,
 )
-from .errors import translate
+from .errors import aws_error_from
 from .identity import AwsClients, AwsIdentity
 from .policy import DEFAULT_DATABASE, credential_resources
 from .redaction import install as install_log_redaction
@@ -125,7 +125,7 @@ class AwsIssuer:
                 user, password = response["DbUser"], response["DbPassword"]
                 expiration, next_refresh = response["Expiration"], response.get("NextRefreshTime")
         except Exception as error:
-            raise self._translate(error, request, operation.action) from None
+            raise self._aws_error_from(error, request, operation.action) from None
         return Credential(
             host=endpoint.host,
             port=endpoint.port,
@@ -189,7 +189,7 @@ class AwsIssuer:
             action = (
                 "redshift-serverless:GetWorkgroup" if serverless else "redshift:DescribeClusters"
             )
-            raise translate(
+            raise aws_error_from(
                 error,
                 action=action,
                 target_label=target.label,
@@ -240,7 +240,9 @@ class AwsIssuer:
             params["customDomainName"] = target.custom_domain
         return dict(client.get_credentials(**params))
 
-    def _translate(self, error: Exception, request: CredentialRequest, action: str) -> Exception:
+    def _aws_error_from(
+        self, error: Exception, request: CredentialRequest, action: str
+    ) -> Exception:
         region = self._clients.region(request.target.region)
 
         def resource() -> str | None:
@@ -249,7 +251,7 @@ class AwsIssuer:
                 return None
             return credential_resources(request, region, account)[0]
 
-        return translate(
+        return aws_error_from(
             error,
             action=action,
             target_label=request.target.label,

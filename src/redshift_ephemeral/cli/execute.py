@@ -96,8 +96,7 @@ def run_with_passfile(
     # Before any password is fetched: a command that cannot run needs none.
     executable = resolve_command(command[0], environ.get("PATH"))
     with RefreshingPassfile(source) as passfile:
-        child_env = {key: value for key, value in environ.items() if key != "PGPASSWORD"}
-        child_env |= passfile.environment() | {NESTED_MARKER: "1"}
+        child_env = passfile.child_environment(environ) | {NESTED_MARKER: "1"}
         return run_forwarding_signals(list(command), executable, child_env)
 
 

@@ -72,7 +72,7 @@ def is_login_refused(error: BaseException) -> bool:
     return _matches(_describe(error), _LOGIN_REFUSED)
 
 
-def translate(
+def connection_error_from(
     error: BaseException, credential: Credential, *, retried: bool = False
 ) -> DatabaseConnectionError:
     """A driver's connection failure, in plain words. Never includes the password: drivers'
@@ -100,7 +100,8 @@ def translate(
             f"The server's TLS certificate is not for {credential.host!r} "
             f"(sslmode={credential.sslmode}). Connect by the name on the certificate (the "
             "cluster's endpoint; through a tunnel, map that name to the tunnel in "
-            "/etc/hosts), or use sslmode=verify-ca."
+            "/etc/hosts). Do not switch to verify-ca: with Amazon's roots it would accept any "
+            "server with an Amazon-issued certificate."
         )
     elif _matches(text, _UNTRUSTED):
         message = (
@@ -127,13 +128,13 @@ def _failure_of_first_attempt(
         return error
     if is_login_refused(error):
         return None
-    return translate(error, credential)
+    return connection_error_from(error, credential)
 
 
 def _failure_of_retry(error: Exception, credential: Credential) -> RedshiftEphemeralError:
     if isinstance(error, RedshiftEphemeralError):
         return error
-    return translate(error, credential, retried=True)
+    return connection_error_from(error, credential, retried=True)
 
 
 # The driver's exception is turned into ours inside each ``except`` block, and ours is raised
@@ -199,7 +200,7 @@ def default_driver() -> Driver:
     )
 
 
-def libpq_params(credential: Credential, options: dict[str, Any]) -> dict[str, Any]:
+def libpq_connect_kwargs(credential: Credential, options: dict[str, Any]) -> dict[str, Any]:
     """psycopg2 / psycopg keyword arguments: our defaults, the caller's options (checked
     again here, at every connect: a pool's options can be changed after it was built), then
     the credential's host, login and TLS, which always win."""
@@ -214,12 +215,12 @@ def open_driver_connection(driver: Driver, credential: Credential, options: dict
         with optional("psycopg2"):
             import psycopg2
 
-        return psycopg2.connect(**libpq_params(credential, options))
+        return psycopg2.connect(**libpq_connect_kwargs(credential, options))
     if driver == "psycopg":
         with optional("psycopg"):
             import psycopg
 
-        return psycopg.connect(**libpq_params(credential, options))
+        return psycopg.connect(**libpq_connect_kwargs(credential, options))
     if driver == "redshift_connector":
         with optional("redshift_connector"):
             import redshift_connector
@@ -285,6 +286,6 @@ async def connect_async(
     source = source_from(source, source_options)
 
     async def open_one(credential: Credential) -> psycopg.AsyncConnection[Any]:
-        return await psycopg.AsyncConnection.connect(**libpq_params(credential, options))
+        return await psycopg.AsyncConnection.connect(**libpq_connect_kwargs(credential, options))
 
     return await aopen_with_retry(source, open_one)

@@ -96,9 +96,18 @@ def _refuse(option: str, where: str, hint: str) -> ConfigurationError:
     )
 
 
+_OPTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def check_driver_options(driver: str, options: Mapping[str, Any], where: str) -> None:
     """Refuse ``options`` (for ``driver``'s connect) that touch the host, the login or TLS."""
     for option in options:
+        if not isinstance(option, str) or not _OPTION_NAME.fullmatch(option):
+            # psycopg2 writes keys into a connection string unquoted: "x=1 hostaddr" would
+            # smuggle a second keyword past the check below.
+            raise ConfigurationError(
+                f"{option!r} in {where} is not an option name (letters, digits and '_')."
+            )
         if driver == "redshift_connector":
             if option not in REDSHIFT_CONNECTOR_ALLOWED:
                 allowed = ", ".join(sorted(REDSHIFT_CONNECTOR_ALLOWED))
@@ -131,11 +140,43 @@ def merge(
     return {**defaults, **user, **ours}
 
 
-# -- command lines handed to libpq programs (psql, and commands run by exec) ----------------
+# -- environments and command lines handed to libpq programs (psql, commands run by exec) ----
 
-_CONNINFO_WORD = re.compile(
-    r"^\s*(?P<keyword>" + "|".join(sorted(LIBPQ_RESERVED)) + r")\s*=", re.IGNORECASE
+# The libpq variables a child may inherit: none of them changes where the password goes, who
+# gets it or how the server is verified. Every other PG* variable (PGSERVICE, PGHOSTADDR,
+# PGSSLMODE, PGSYSCONFDIR, ..., and any libpq adds later) is dropped: set after ours, or
+# through a service file, it would override them.
+LIBPQ_ENVIRONMENT_KEPT = frozenset(
+    {"PGAPPNAME", "PGCLIENTENCODING", "PGDATESTYLE", "PGTZ", "PGGEQO", "PGCONNECT_TIMEOUT"}
 )
+
+
+def libpq_environment(inherited: Mapping[str, str], ours: Mapping[str, str]) -> dict[str, str]:
+    """``inherited`` without its libpq variables (but the harmless ones), plus ``ours``."""
+    kept = {
+        name: value
+        for name, value in inherited.items()
+        if not name.startswith("PG") or name in LIBPQ_ENVIRONMENT_KEPT
+    }
+    return kept | dict(ours)
+
+
+# A libpq connection string: one or more keyword=value pairs, values bare or single-quoted.
+_CONNINFO_PAIR = r"\s*(?P<keyword>\w+)\s*=\s*(?:'(?:[^'\\]|\\.)*'|[^\s']*)"
+_CONNINFO = re.compile(rf"(?:{_CONNINFO_PAIR})+\s*")
+_CONNINFO_KEYWORD = re.compile(_CONNINFO_PAIR)
+
+
+def _reserved_conninfo_keyword(text: str) -> str | None:
+    """The first reserved keyword of ``text`` if it is a whole connection string."""
+    if not _CONNINFO.fullmatch(text):
+        return None  # e.g. SQL for psql -c: "SELECT host = 1" is no connection string
+    for match in _CONNINFO_KEYWORD.finditer(text):
+        if match["keyword"].lower() in LIBPQ_RESERVED:
+            return match["keyword"]
+    return None
+
+
 _URI = re.compile(r"^\s*postgres(?:ql)?://", re.IGNORECASE)
 # libpq's environment variables for the same settings, as `env PGSSLMODE=disable psql` sets them.
 _ENVIRONMENT_ASSIGNMENT = re.compile(
@@ -161,15 +202,30 @@ def _psql_connection_flag(argument: str) -> str | None:
     return None
 
 
+def _values(argument: str) -> list[str]:
+    """The argument itself and, for ``--name=value`` or ``-dvalue`` forms, the value: libpq
+    programs take a connection string as ``--dbname=…`` or ``-d…`` as well."""
+    values = [argument]
+    if argument.startswith("--") and "=" in argument:
+        values.append(argument.split("=", 1)[1])
+    elif argument.startswith("-d") and len(argument) > 2:
+        values.append(argument[2:])
+    return values
+
+
 def check_command_line(arguments: Iterable[str], *, psql: bool) -> None:
     """Refuse arguments that would point a libpq program elsewhere or lower its TLS: a
-    connection string (``sslmode=disable``, ``host=…``) or URI, and for psql its ``-h``,
-    ``-p``, ``-U`` and ``-d`` options. The target's settings reach the program through the
-    ``PG*`` variables and the passfile; an argument would override them."""
-    for argument in arguments:
+    connection string (``sslmode=disable``, ``host=…``) or URI, also as the value of
+    ``--dbname=``/``-d``, and for psql its ``-h``, ``-p``, ``-U`` and ``-d`` options. The
+    target's settings reach the program through the ``PG*`` variables and the passfile; an
+    argument would override them. An arbitrary command (``sh -c …``) cannot be policed this
+    way: README says so."""
+    for argument in [value for given in arguments for value in _values(given)]:
         if _URI.match(argument):
             shown = "a postgres:// URI"
-        elif match := _CONNINFO_WORD.match(argument) or _ENVIRONMENT_ASSIGNMENT.match(argument):
+        elif keyword := _reserved_conninfo_keyword(argument):
+            shown = f"'{keyword}=...'"
+        elif match := _ENVIRONMENT_ASSIGNMENT.match(argument):
             shown = f"'{match['keyword']}=...'"
         elif psql and (flag := _psql_connection_flag(argument)):
             shown = f"psql's {flag} option"

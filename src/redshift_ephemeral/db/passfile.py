@@ -26,6 +26,7 @@ from types import TracebackType
 from .._private_files import private_directory, write_private
 from ..credentials import Credential
 from ..source import CredentialSource
+from .options import libpq_environment
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +151,12 @@ class RefreshingPassfile:
         del env["PGPASSWORD"]
         env["PGPASSFILE"] = str(self.path)
         return env
+
+    def child_environment(self, inherited: Mapping[str, str]) -> dict[str, str]:
+        """The environment for a child: ``inherited`` without any libpq variable that could
+        send the password elsewhere or lower TLS (see ``options.libpq_environment``), plus
+        ours."""
+        return libpq_environment(inherited, self.environment())
 
     def _write(self, credential: Credential) -> None:
         assert self.path is not None, "open the passfile first"

@@ -18,7 +18,7 @@ from .connections import (
     Driver,
     aopen_with_retry,
     checked_driver_options,
-    libpq_params,
+    libpq_connect_kwargs,
     open_driver_connection,
     open_with_retry,
 )
@@ -106,7 +106,7 @@ def connection_pool(
 
             def open_one(credential: Credential) -> EphemeralConnection:
                 return super(EphemeralConnection, cls).connect(
-                    "", **libpq_params(credential, kwargs)
+                    "", **libpq_connect_kwargs(credential, kwargs)
                 )
 
             return open_with_retry(resolved, open_one)
@@ -149,7 +149,7 @@ def async_connection_pool(
 
             async def open_one(credential: Credential) -> EphemeralAsyncConnection:
                 return await super(EphemeralAsyncConnection, cls).connect(
-                    "", **libpq_params(credential, kwargs)
+                    "", **libpq_connect_kwargs(credential, kwargs)
                 )
 
             return await aopen_with_retry(resolved, open_one)

@@ -1,7 +1,8 @@
 """The emulator's record of issued passwords, as the Redshift endpoint checks them.
 
-Redshift accepts every unexpired password issued for a user - several at once - and refuses
-expired and unknown ones. This record holds, per login user, what an MD5 challenge needs and
+Redshift accepts every unexpired password issued for a user - several at once - for the
+database it was issued for (any database when the request named none), and refuses expired
+and unknown ones. This record holds, per login user, what an MD5 challenge needs and
 nothing more: ``md5(password + user)`` (PostgreSQL's stored MD5 form) and the expiration.
 The plain password is never kept here, so a bug that printed this record would print no
 password a client could use elsewhere.
@@ -40,6 +41,10 @@ def md5_answer(inner: str, salt: bytes) -> bytes:
 class _Issued:
     inner: str
     expires_at: datetime
+    database: str | None  # None: any database (the request named none)
+
+    def opens(self, database: str, now: datetime) -> bool:
+        return self.expires_at > now and self.database in (None, database)
 
 
 class IssuedPasswords:
@@ -51,20 +56,23 @@ class IssuedPasswords:
         self._by_user: dict[str, list[_Issued]] = {}
         self._lock = threading.Lock()
 
-    def add(self, user: str, password: str, expires_at: datetime) -> None:
-        """Record a password issued for ``user`` until ``expires_at``; forget expired ones."""
-        issued = _Issued(md5_inner(password, user), expires_at)
+    def add(
+        self, user: str, password: str, expires_at: datetime, database: str | None = None
+    ) -> None:
+        """Record a password issued for ``user`` until ``expires_at``, for ``database`` (or
+        any, if None); forget expired ones."""
+        issued = _Issued(md5_inner(password, user), expires_at, database)
         now = self._clock()
         with self._lock:
             kept = [entry for entry in self._by_user.get(user, []) if entry.expires_at > now]
             self._by_user[user] = [*kept, issued]
 
-    def accepts_md5(self, user: str, salt: bytes, answer: bytes) -> bool:
+    def accepts_md5(self, user: str, database: str, salt: bytes, answer: bytes) -> bool:
         """Whether ``answer`` to the challenge ``salt`` proves an unexpired password of
-        ``user``. Every candidate is compared in constant time."""
+        ``user`` issued for ``database``. Every candidate is compared in constant time."""
         now = self._clock()
         with self._lock:
-            candidates = [e for e in self._by_user.get(user, []) if e.expires_at > now]
+            candidates = [e for e in self._by_user.get(user, []) if e.opens(database, now)]
         accepted = False
         for entry in candidates:
             # No early exit: how long this takes says nothing about which entry matched.

@@ -272,7 +272,8 @@ class PostgresServer:
         (self.data_dir / "pg_hba.conf").write_text("local all all trust\n", encoding="utf-8")
 
     def _launch(self) -> None:
-        log = self.log_path.open("ab")
+        # The server's log holds failed statements and role names: its account's alone.
+        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         self._chown(self.log_path)
         self._process = subprocess.Popen(
             [str(self.bindir / "postgres"), "-D", str(self.data_dir)],

@@ -4,7 +4,7 @@ Installed as a pytest plugin with the package. In your tests::
 
     def test_report(redshift_local):
         source = redshift_local.source(db_user="alice")
-        with psycopg.connect(**source.get().psycopg_kwargs()) as conn:
+        with psycopg.connect(**source.get().libpq_params()) as conn:
             assert conn.execute("SELECT COUNT(*) FROM my_table").fetchone() == (42,)
 
 ``redshift_local_stack`` is started once per session (about 3 s) and stopped at the end;

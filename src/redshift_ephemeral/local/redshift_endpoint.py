@@ -287,7 +287,8 @@ class RedshiftEndpoint:
         user = parameters.get("user", "")
         if not user:
             raise Refused("28000", "no PostgreSQL user name specified in startup packet")
-        await self._authenticate(reader, writer, user)
+        # As PostgreSQL does, a start-up message without a database means the user's name.
+        await self._authenticate(reader, writer, user, parameters.get("database") or user)
         upstream_reader, upstream = await asyncio.open_unix_connection(str(self._postgres_socket))
         upstream.write(startup_message(parameters))
         await upstream.drain()
@@ -297,10 +298,14 @@ class RedshiftEndpoint:
         return upstream
 
     async def _authenticate(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, user: str
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        user: str,
+        database: str,
     ) -> None:
         """MD5 challenge; raises ``Refused`` unless the answer proves an unexpired password
-        issued for ``user``."""
+        issued for ``user`` and ``database``."""
         salt = secrets.token_bytes(4)  # fresh per attempt: an answer cannot be replayed
         writer.write(md5_challenge(salt))
         await writer.drain()
@@ -309,7 +314,7 @@ class RedshiftEndpoint:
             raise Refused("08P01", "expected a password response")
         answer = body.rstrip(b"\0")
         if len(user.encode()) > MAX_NAME_BYTES or not self._passwords.accepts_md5(
-            user, salt, answer
+            user, database, salt, answer
         ):
             raise login_refused(user)
 

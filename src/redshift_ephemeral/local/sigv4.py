@@ -12,6 +12,7 @@ protocol's names for the same faults (redshift-serverless answers those).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 from collections.abc import Mapping
@@ -143,6 +144,17 @@ def verify(
     if key.expires_at is not None and now >= key.expires_at:
         raise AuthenticationError(
             "ExpiredToken", "The security token included in the request is expired"
+        )
+    claimed = request.headers.get("x-amz-content-sha256")
+    if claimed is not None and not hmac.compare_digest(
+        claimed, hashlib.sha256(request.body).hexdigest()
+    ):
+        # botocore's canonical request takes this header's word for the body's hash: a claim
+        # that is not the body's hash (UNSIGNED-PAYLOAD included) would leave the body unsigned.
+        raise AuthenticationError(
+            "SignatureDoesNotMatch",
+            "The x-amz-content-sha256 header is not the SHA-256 of the request body: these "
+            "services sign the body.",
         )
     signed_at = request.headers.get("x-amz-date", "")
     # The scope's date must be the signing date: botocore derives the key from the former.

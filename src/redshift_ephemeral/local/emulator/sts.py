@@ -1,8 +1,10 @@
-"""STS AssumeRole as AWS does it: the role must exist and its trust policy must trust the
-caller (and, when it trusts the caller's whole account, an identity-based policy must allow
-``sts:AssumeRole`` too); the session expires on the stack's time scale.
+"""Handlers of STS (query protocol) that moto must answer differently: AssumeRole, done as
+AWS does it. The role must exist and its trust policy must trust the caller (and, when it
+trusts the caller's whole account, an identity-based policy must allow ``sts:AssumeRole``
+too); the session expires on the stack's time scale.
 
 moto's own AssumeRole mints credentials for any ARN, existing or not, and checks nothing.
+GetCallerIdentity and the web-identity / SAML calls are moto's (``passthrough.py``).
 """
 
 from __future__ import annotations
@@ -12,12 +14,37 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..iam_policy import AuthorizationRequest, Trust, evaluate_trust
+from ..identities import Identities, Identity
+from .auth import Auth
+from .calls import Call, Handler
 from .faults import AwsFault
-from .iam_policy import AuthorizationRequest, Trust, evaluate_trust
-from .identities import Identities, Identity
+from .knobs import Knobs
 
 _SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
 Authorize = Callable[[str, str, dict[str, str]], None]
+
+
+class StsHandlers:
+    def __init__(self, auth: Auth, clock: Callable[[], datetime]):
+        self._auth = auth
+        self._clock = clock
+
+    def operations(self) -> dict[str, Handler]:
+        return {"AssumeRole": self.assume_role}
+
+    def assume_role(self, call: Call, knobs: Knobs) -> dict[str, Any]:
+        return assume_role(
+            call.params,
+            call.caller,
+            self._auth.identities,
+            region=call.region,
+            now=self._clock(),
+            time_scale=knobs.time_scale,
+            authorize=lambda action, resource, context: self._auth.authorize(
+                call, action, resource, context
+            ),
+        )
 
 
 def _validation(message: str) -> AwsFault:

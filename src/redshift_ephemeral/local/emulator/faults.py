@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .sigv4 import JSON_CODES
+from ..sigv4 import JSON_CODES
 
 JSON_SERVICES = frozenset({"redshift-serverless"})  # the rest speak the query protocol
 

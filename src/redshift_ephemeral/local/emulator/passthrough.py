@@ -1,13 +1,22 @@
 """What the emulator leaves to moto: which operations moto implements (anything else is
-answered with AWS's unknown-operation error at once, never moto's HTML 500), and the resource
-ARN IAM authorises each of them against."""
+answered with AWS's unknown-operation error at once, never moto's HTML 500), the resource
+ARN IAM authorises each of them against, and the forwarding itself - with cluster endpoints
+rewritten to the stack's Redshift endpoint, as moto invents its own."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+import io
+import re
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from typing import Any
+
+from .protocols import StartResponse
+
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+_ENDPOINT = re.compile(rb"<Endpoint>\s*<Address>[^<]*</Address>\s*<Port>[^<]*</Port>\s*</Endpoint>")
 
 # Services whose remaining operations moto answers, and the class that answers them.
 MOTO_RESPONSES = {
@@ -57,3 +66,39 @@ def resource_for(
             return caller_arn  # without UserName these act on the caller
         return "*"
     return "*"
+
+
+class MotoPassthrough:
+    """Forwards a request to moto's WSGI app and returns its answer, cluster endpoints
+    rewritten to ``endpoint_host:endpoint_port``."""
+
+    def __init__(self, moto_app: WsgiApp, endpoint_host: str, endpoint_port: int):
+        self._moto = moto_app
+        self._endpoint = (
+            f"<Endpoint><Address>{endpoint_host}</Address><Port>{endpoint_port}</Port></Endpoint>"
+        ).encode()
+
+    def __call__(
+        self, environ: dict[str, Any], body: bytes, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        environ = dict(environ)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], *_: Any) -> None:
+            captured["status"], captured["headers"] = status, headers
+
+        chunks = self._moto(environ, capture)
+        try:
+            content = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        # Clusters are reached through the stack's Redshift endpoint, not moto's invented one.
+        content = _ENDPOINT.sub(self._endpoint, content)
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(content))))
+        start_response(captured["status"], headers)
+        return [content]

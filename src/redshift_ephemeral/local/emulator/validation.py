@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import ConfigurationError
-from ..targets import (
+from ...errors import ConfigurationError
+from ...targets import (
     MAX_DURATION_SECONDS,
     MIN_DURATION_SECONDS,
+    validate_custom_domain,
     validate_db_group,
     validate_db_name,
     validate_db_user,
@@ -70,3 +71,12 @@ def boolean(service: str, value: Any, name: str) -> bool:
     if text not in ("true", "false"):
         raise invalid_parameter(service, f"{name} must be true or false.")
     return text == "true"
+
+
+def custom_domain(service: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise invalid_parameter(service, "A custom domain name is required.")
+    try:
+        return validate_custom_domain(value)
+    except ConfigurationError as error:
+        raise invalid_parameter(service, str(error)) from None

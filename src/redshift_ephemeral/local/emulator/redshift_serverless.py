@@ -1,0 +1,221 @@
+"""Handlers of the Redshift Serverless API (JSON protocol), which moto does not implement:
+workgroups (each bringing its namespace along), the credential call GetCredentials, and
+custom domain names. Workgroups report the stack's Redshift endpoint as theirs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+from . import validation
+from .auth import Auth
+from .calls import ACCOUNT_ID, Call, Handler
+from .faults import AwsFault, invalid_parameter
+from .knobs import Knobs
+from .logins import Logins
+
+
+class RedshiftServerlessHandlers:
+    def __init__(self, auth: Auth, logins: Logins, *, endpoint_host: str, endpoint_port: int):
+        self._auth = auth
+        self._logins = logins
+        self._endpoint_host = endpoint_host
+        self._endpoint_port = endpoint_port
+        self._workgroups: dict[str, dict[str, Any]] = {}
+        self._namespaces: dict[str, dict[str, Any]] = {}
+        self._domains: dict[str, dict[str, Any]] = {}  # custom domain name -> association
+        self._lock = threading.Lock()
+
+    def operations(self) -> dict[str, Handler]:
+        return {
+            "CreateWorkgroup": self.create_workgroup,
+            "GetWorkgroup": self.get_workgroup,
+            "ListWorkgroups": self.list_workgroups,
+            "GetNamespace": self.get_namespace,
+            "GetCredentials": self.get_credentials,
+            "CreateCustomDomainAssociation": self.create_custom_domain_association,
+            "GetCustomDomainAssociation": self.get_custom_domain_association,
+            "ListCustomDomainAssociations": self.list_custom_domain_associations,
+        }
+
+    # -- operations ----------------------------------------------------------------------
+
+    def create_workgroup(self, call: Call, _: Knobs) -> dict[str, Any]:
+        name, region = call.params.get("workgroupName"), call.region
+        if not name:
+            raise invalid_parameter(call.service, "workgroupName is required.")
+        self._auth.authorize(call, call.action, self._workgroup_arn(call, name))
+        namespace = call.params.get("namespaceName", "default")
+        workgroup_id = str(uuid.uuid4())
+        workgroup = {
+            "workgroupName": name,
+            "workgroupId": workgroup_id,
+            "workgroupArn": f"arn:aws:redshift-serverless:{region}:{ACCOUNT_ID}:workgroup/"
+            f"{workgroup_id}",
+            "namespaceName": namespace,
+            "baseCapacity": call.params.get("baseCapacity", 128),
+            "status": "AVAILABLE",
+            "creationDate": time.time(),
+            "port": self._endpoint_port,
+            "publiclyAccessible": False,
+            "endpoint": {"address": self._endpoint_host, "port": self._endpoint_port},
+        }
+        with self._lock:
+            if name in self._workgroups:
+                raise AwsFault("ConflictException", f"Workgroup {name} already exists.")
+            self._workgroups[name] = workgroup
+            # CreateNamespace is not emulated: a workgroup brings its namespace along.
+            self._namespaces.setdefault(
+                namespace,
+                {
+                    "namespaceName": namespace,
+                    "namespaceId": str(uuid.uuid4()),
+                    "namespaceArn": f"arn:aws:redshift-serverless:{region}:{ACCOUNT_ID}:"
+                    f"namespace/{uuid.uuid4()}",
+                    "dbName": "dev",
+                    "status": "AVAILABLE",
+                    "creationDate": time.time(),
+                },
+            )
+        return {"workgroup": workgroup}
+
+    def get_workgroup(self, call: Call, _: Knobs) -> dict[str, Any]:
+        name = call.params.get("workgroupName")
+        if not name:
+            raise invalid_parameter(call.service, "workgroupName is required.")
+        self._auth.authorize(call, call.action, self._workgroup_arn(call, name))
+        return {"workgroup": self._workgroup_named(name)}
+
+    def list_workgroups(self, call: Call, _: Knobs) -> dict[str, Any]:
+        self._auth.authorize(call, call.action, "*")
+        with self._lock:
+            return {"workgroups": list(self._workgroups.values())}
+
+    def get_namespace(self, call: Call, _: Knobs) -> dict[str, Any]:
+        name = call.params.get("namespaceName")
+        if not name:
+            raise invalid_parameter(call.service, "namespaceName is required.")
+        with self._lock:
+            namespace = self._namespaces.get(name)
+        arn = (namespace or {}).get(
+            "namespaceArn", f"arn:aws:redshift-serverless:{call.region}:{ACCOUNT_ID}:namespace/*"
+        )
+        self._auth.authorize(call, call.action, str(arn))
+        if namespace is None:
+            raise AwsFault("ResourceNotFoundException", f"Namespace {name} not found.")
+        return {"namespace": namespace}
+
+    def get_credentials(self, call: Call, knobs: Knobs) -> dict[str, Any]:
+        p, service = call.params, call.service
+        database = validation.db_name(service, p.get("dbName"), "dbName")
+        duration = validation.duration(service, p.get("durationSeconds"), "durationSeconds")
+        name = self._workgroup_name(call)
+        context = {"redshift-serverless:DbName": database} if database is not None else {}
+        self._auth.authorize(call, call.action, self._workgroup_arn(call, name), context)
+        self._workgroup_named(name)
+        if database is not None:
+            self._logins.require_database(service, database)
+        login, password, expiration, next_refresh = self._logins.issue_to_caller(
+            call.caller.arn, duration, knobs.time_scale, database
+        )
+        return {
+            "dbUser": login,
+            "dbPassword": password,
+            "expiration": expiration.timestamp(),
+            "nextRefreshTime": next_refresh.timestamp(),
+        }
+
+    def create_custom_domain_association(self, call: Call, _: Knobs) -> dict[str, Any]:
+        p = call.params
+        domain = validation.custom_domain(call.service, p.get("customDomainName"))
+        certificate, name = p.get("customDomainCertificateArn"), p.get("workgroupName")
+        if not certificate or not name:
+            raise invalid_parameter(
+                call.service, "customDomainCertificateArn and workgroupName are required."
+            )
+        self._auth.authorize(call, call.action, self._workgroup_arn(call, name))
+        self._workgroup_named(name)
+        association = {
+            "customDomainName": domain,
+            "customDomainCertificateArn": certificate,
+            "workgroupName": name,
+            "customDomainCertificateExpiryTime": time.time() + 365 * 86400,
+        }
+        with self._lock:
+            if domain in self._domains:
+                raise AwsFault(
+                    "ConflictException", f"Custom domain {domain} is already associated."
+                )
+            self._domains[domain] = association
+        return association
+
+    def get_custom_domain_association(self, call: Call, _: Knobs) -> dict[str, Any]:
+        domain, name = call.params.get("customDomainName"), call.params.get("workgroupName")
+        if not domain or not name:
+            raise invalid_parameter(
+                call.service, "customDomainName and workgroupName are required."
+            )
+        self._auth.authorize(call, call.action, self._workgroup_arn(call, name))
+        with self._lock:
+            association = self._domains.get(domain)
+        if association is None or association["workgroupName"] != name:
+            raise AwsFault(
+                "ResourceNotFoundException", f"Custom domain association {domain} not found."
+            )
+        return dict(association)
+
+    def list_custom_domain_associations(self, call: Call, _: Knobs) -> dict[str, Any]:
+        self._auth.authorize(call, call.action, "*")
+        domain = call.params.get("customDomainName")
+        certificate = call.params.get("customDomainCertificateArn")
+        with self._lock:
+            return {
+                "associations": [
+                    dict(association)
+                    for association in self._domains.values()
+                    if domain in (None, association["customDomainName"])
+                    and certificate in (None, association["customDomainCertificateArn"])
+                ]
+            }
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _workgroup_arn(self, call: Call, name: str) -> str:
+        """The workgroup's ARN; for one that does not exist, an ARN naming it, so that a
+        policy on ``workgroup/*`` lets the caller learn it is missing and others do not."""
+        with self._lock:
+            workgroup = self._workgroups.get(name)
+        if workgroup is not None:
+            return str(workgroup["workgroupArn"])
+        return f"arn:aws:redshift-serverless:{call.region}:{ACCOUNT_ID}:workgroup/{name}"
+
+    def _workgroup_named(self, name: str) -> dict[str, Any]:
+        with self._lock:
+            workgroup = self._workgroups.get(name)
+        if workgroup is None:
+            raise AwsFault("ResourceNotFoundException", f"Workgroup {name} not found.")
+        return workgroup
+
+    def _workgroup_name(self, call: Call) -> str:
+        """workgroupName, or the workgroup its customDomainName is associated with."""
+        name = call.params.get("workgroupName")
+        domain = call.params.get("customDomainName")
+        if name and domain:
+            raise invalid_parameter(
+                call.service, "Specify either workgroupName or customDomainName, not both."
+            )
+        if domain:
+            with self._lock:
+                association = self._domains.get(domain)
+            if association is None:
+                raise AwsFault(
+                    "ResourceNotFoundException",
+                    f"No workgroup is associated with custom domain {domain}.",
+                )
+            return str(association["workgroupName"])
+        if not name:
+            raise invalid_parameter(call.service, "workgroupName or customDomainName is required.")
+        return str(name)
