@@ -1,16 +1,25 @@
-"""Shared test helpers: an injected clock, credentials made to order, AWS sandboxing."""
+"""Shared test helpers: an injected clock, credentials made to order, AWS sandboxing, and a
+private home for every test."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from redshift_ephemeral.credentials import Credential
 from redshift_ephemeral.secret import Secret
 from redshift_ephemeral.targets import Operation
+from tests.interop.venvs import CACHE_ROOT_VARIABLE as INTEROP_CACHE_VARIABLE
+from tests.interop.venvs import cache_root as interop_cache_root
+from tests.leak_scan import RECORD
 
 
 class FakeClock:
@@ -94,3 +103,98 @@ def _fresh_process_state() -> Iterator[None]:
     yield
     default_cache.clear()
     issuers.forget_all()
+
+
+# -- every test in a private home ------------------------------------------------------------
+
+# What a user's files are found by: nothing the suite writes (the trust bundle, passfiles, a
+# background stack's state, STS's cache) may land in the real user's directories.
+PRIVATE_DIRECTORIES = {
+    "HOME": "home",
+    "XDG_CONFIG_HOME": "config",
+    "XDG_CACHE_HOME": "cache",
+    "XDG_DATA_HOME": "data",
+    "XDG_STATE_HOME": "state",
+    "XDG_RUNTIME_DIR": "runtime",
+    "TMPDIR": "tmp",
+}
+# Short names: PostgreSQL's socket path, made under TMPDIR by a test's own stack, must stay
+# within the 107 bytes a Unix socket's path may take.
+# Traversable (never listable) by others: run as root, the local stack starts PostgreSQL as an
+# unprivileged account in a directory it makes under TMPDIR, which that account must reach.
+_TRAVERSABLE = 0o711
+_test_numbers = itertools.count()
+
+
+def make_private_directories(root: Path) -> dict[str, str]:
+    """``root`` and one directory per variable of ``PRIVATE_DIRECTORIES`` inside it: the
+    environment that points a process at them."""
+    root.mkdir(mode=_TRAVERSABLE, parents=True)
+    root.chmod(_TRAVERSABLE)
+    environment = {}
+    for variable, name in PRIVATE_DIRECTORIES.items():
+        directory = root / name
+        directory.mkdir(mode=0o700)
+        if variable == "TMPDIR":
+            directory.chmod(_TRAVERSABLE)
+        environment[variable] = str(directory)
+    return environment
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Before anything else of the session (the session's local stack included, and every
+    subprocess it or a test starts, which inherit the environment): private directories."""
+    tmp_path_factory.getbasetemp()  # pytest's own directory stays where it was
+    # One cache outlives the run on purpose: the interop clients' venvs (minutes to build).
+    os.environ.setdefault(INTEROP_CACHE_VARIABLE, str(interop_cache_root()))
+    root = Path(tempfile.mkdtemp(prefix="rse-tests-"))
+    root.chmod(_TRAVERSABLE)
+    environment = make_private_directories(root / "s")
+    saved = {variable: os.environ.get(variable) for variable in environment}
+    saved_tempdir = tempfile.tempdir
+    os.environ.update(environment)
+    tempfile.tempdir = environment["TMPDIR"]
+    try:
+        yield root
+    finally:
+        tempfile.tempdir = saved_tempdir
+        for variable, value in saved.items():
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _private_home(_private_session_home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Each test its own home: what one test leaves (a trust bundle, a passfile) is not there
+    for the next. Subprocesses a test starts inherit these variables."""
+    environment = make_private_directories(_private_session_home / f"t{next(_test_numbers)}")
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setattr(tempfile, "tempdir", environment["TMPDIR"])
+    return environment
+
+
+# -- the leak scan, once the whole session has run (tests/leak_scan.py) ---------------------
+
+
+_leak_scan_verdict: list[tuple[bool, list[str]]] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    verdict = RECORD.verdict()
+    _leak_scan_verdict.append(verdict)
+    if verdict[0] and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Printed after the session's hooks ran (the terminal summary comes last)."""
+    for failed, lines in _leak_scan_verdict:
+        if lines:
+            terminalreporter.write_sep("=", "leak scan", red=failed, green=not failed)
+            for line in lines:
+                terminalreporter.write_line(line)

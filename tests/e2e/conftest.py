@@ -7,10 +7,10 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import time
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,19 +20,25 @@ from typing import Any
 import pytest
 
 from redshift_ephemeral.credentials import Credential
-from redshift_ephemeral.errors import RedshiftEphemeralError
 from redshift_ephemeral.local import LocalStack, seed
+from tests.leak_scan import RECORD
 
 CLI = str(Path(sys.executable).parent / "redshift-ephemeral")
-LEAK_SCAN_TEST = "test_no_issued_password_appears_in_any_output"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
-    # The leak scan reads what every other test left: it runs last.
-    items.sort(key=lambda item: item.name == LEAK_SCAN_TEST)
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 where nothing listens: bound (never listening) for the whole
+    test, so a connection to it is refused and no other process can take it meanwhile."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 def wait_until_expired(credential: Credential, margin: float = 0.3) -> None:
@@ -137,15 +143,18 @@ def _redshift_connector_trusts_the_stack(
         monkeypatch.setenv("SSL_CERT_FILE", stack.ca_bundle_path)
 
 
-# -- leak scan: everything the e2e and CLI tests saw, searched at the end (test_leak_scan) --
+# -- the leak scan (tests/leak_scan.py): what every e2e test let a user see ------------------
 
-LEAK_TEXTS: list[str] = []
 PASSWORD_FORMATS = frozenset({"json", "env", "dsn", "url", "pgpass"})
 
 
 @pytest.fixture(autouse=True)
-def _debug_logs_collected(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Every e2e test runs with DEBUG logging everywhere; its records are kept for the scan."""
+def _outputs_recorded(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """Every e2e test runs with DEBUG logging everywhere; its records go to the leak scan,
+    and so do the passwords the session's stack issued (read after each test that used it:
+    a test may clear the stack's record)."""
     caplog.set_level(logging.DEBUG)
     loggers = [logging.getLogger(name) for name in ("botocore", "urllib3", "redshift_ephemeral")]
     levels = [logger.level for logger in loggers]
@@ -154,32 +163,25 @@ def _debug_logs_collected(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     yield
     for logger, level in zip(loggers, levels, strict=True):
         logger.setLevel(level)
-    for record in caplog.records:
-        LEAK_TEXTS.append(record.getMessage())
-        if record.exc_info:
-            LEAK_TEXTS.append("".join(traceback.format_exception(*record.exc_info)))
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _library_errors_collected() -> Iterator[None]:
-    """The text of every error the library raises during the e2e session."""
-    original = RedshiftEphemeralError.__init__
-
-    def recording(self: RedshiftEphemeralError, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        LEAK_TEXTS.append(str(self))
-
-    RedshiftEphemeralError.__init__ = recording  # type: ignore[method-assign, assignment]
-    yield
-    RedshiftEphemeralError.__init__ = original  # type: ignore[method-assign]
+    # By phase: at this fixture's teardown, ``caplog.records`` holds the teardown's alone.
+    records = [*caplog.get_records("setup"), *caplog.get_records("call")]
+    for record in records:
+        where = f"log record of {request.node.nodeid}"
+        RECORD.output(where, record.getMessage())
+        if record.exc_info and record.exc_info[1] is not None:
+            RECORD.error(where, record.exc_info[1])
+    if "redshift_local_stack" in request.fixturenames:
+        stack: LocalStack = request.getfixturevalue("redshift_local_stack")
+        RECORD.issued(stack.issued_passwords())
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item) -> Iterator[None]:
+    """A failure's report quotes what the test saw (an error's text, a CLI's output)."""
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     if report.failed:
-        LEAK_TEXTS.append(report.longreprtext)
+        RECORD.output(f"failure report of {item.nodeid}", report.longreprtext)
 
 
 def asked_for_password(args: list[str]) -> bool:
@@ -204,7 +206,8 @@ def run_cli(
     result = subprocess.run(
         [CLI, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
     )
-    LEAK_TEXTS.append(result.stderr)
+    where = f"redshift-ephemeral {' '.join(args)}"
+    RECORD.output(f"stderr of {where}", result.stderr)
     if not asked_for_password(args):
-        LEAK_TEXTS.append(result.stdout)
+        RECORD.output(f"stdout of {where}", result.stdout)
     return result

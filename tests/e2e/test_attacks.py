@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from redshift_ephemeral.db.pools import async_connection_pool, connection_pool, 
 from redshift_ephemeral.local import LocalStack
 from tests.e2e.conftest import run_cli
 from tests.e2e.fake_server import HostileServer
+from tests.leak_scan import raises
 
 DRIVERS = ["psycopg2", "psycopg", "redshift_connector"]
 
@@ -99,7 +99,7 @@ def test_connect_never_sends_a_password_to_an_unverified_server(
     if kind != "wrong-name" and driver == "redshift_connector":
         monkeypatch.setenv("SSL_CERT_FILE", redshift_local.ca_bundle_path)
     source = source_at(redshift_local, "localhost", server.port, trusted)
-    with pytest.raises(DatabaseConnectionError, match=REASONS[kind]):
+    with raises(DatabaseConnectionError, match=REASONS[kind]):
         connect(source, driver=driver)
 
 
@@ -108,7 +108,7 @@ def test_connect_async_never_sends_a_password_to_an_unverified_server(
 ) -> None:
     server, trusted = hostile
     source = source_at(redshift_local, "localhost", server.port, trusted)
-    with pytest.raises(REFUSED):
+    with raises(REFUSED):
         asyncio.run(connect_async(source))
 
 
@@ -120,7 +120,7 @@ def test_engines_never_send_a_password_to_an_unverified_server(
     engine = create_engine(
         source_at(redshift_local, "localhost", server.port, trusted), driver=driver
     )
-    with pytest.raises(REFUSED):
+    with raises(REFUSED):
         engine.connect()
     engine.dispose()
 
@@ -131,7 +131,7 @@ def test_pools_never_send_a_password_to_an_unverified_server(
     server, trusted = hostile
     source = source_at(redshift_local, "localhost", server.port, trusted)
     pool = connection_pool(source, min_size=1, max_size=1)
-    with pytest.raises(psycopg_pool.PoolTimeout):
+    with raises(psycopg_pool.PoolTimeout):
         pool.open(wait=True, timeout=2)
     pool.close()
 
@@ -142,7 +142,7 @@ def test_pools_never_send_a_password_to_an_unverified_server(
         finally:
             await apool.close()
 
-    with pytest.raises(psycopg_pool.PoolTimeout):
+    with raises(psycopg_pool.PoolTimeout):
         asyncio.run(async_pool())
     assert server.connections >= 2  # the pools did try: the test is not vacuous
 
@@ -206,7 +206,7 @@ def test_a_unix_socket_host_is_refused_before_any_aws_call(
     with HostileServer() as server:
         host = server.socket_dir if socket_form == "directory" else "@hostile"
         for name, open_path in socket_host_paths(server.socket_dir, server.port):
-            with pytest.raises(ConfigurationError, match="socket"):
+            with raises(ConfigurationError, match="socket"):
                 open_path(source_at(redshift_local, host, server.port, redshift_local.ca_path))
             assert redshift_local.calls() == {}, name
         assert server.passwords == []
@@ -298,7 +298,7 @@ def test_driver_options_that_touch_host_login_or_tls_are_refused_before_any_aws_
 ) -> None:
     source = source_at(redshift_local, "localhost", plaintext_server.port, redshift_local.ca_path)
     for name, open_path in every_driver_path(driver, source, options):
-        with pytest.raises(ConfigurationError, match="may not be given in driver_options"):
+        with raises(ConfigurationError, match="may not be given in driver_options"):
             open_path()
         assert redshift_local.calls() == {}, name
     assert plaintext_server.connections == 0
@@ -320,7 +320,7 @@ def test_pool_and_engine_options_that_bypass_the_checks_are_refused(
     redshift_local: LocalStack, plaintext_server: HostileServer, kind: str, options: Any
 ) -> None:
     source = source_at(redshift_local, "localhost", plaintext_server.port, redshift_local.ca_path)
-    with pytest.raises(ConfigurationError, match="may not be given in"):
+    with raises(ConfigurationError, match="may not be given in"):
         if kind == "pool":
             connection_pool(source, pool_options=options)
         else:
@@ -335,7 +335,7 @@ def test_options_changed_on_a_built_pool_are_refused_at_connect(
     pool = connection_pool(source, min_size=1, max_size=1)
     assert isinstance(pool.kwargs, dict)
     pool.kwargs["sslmode"] = "disable"
-    with pytest.raises(psycopg_pool.PoolTimeout):
+    with raises(psycopg_pool.PoolTimeout):
         pool.open(wait=True, timeout=2)
     pool.close()
     assert plaintext_server.connections == 0
@@ -419,6 +419,7 @@ def test_connection_errors_reference_nothing_that_holds_a_password(
     foreign_ca: trustme.CA,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    closed_port: int,
     driver: Any,
     failure: str,
 ) -> None:
@@ -433,11 +434,8 @@ def test_connection_errors_reference_nothing_that_holds_a_password(
             monkeypatch.setenv("SSL_CERT_FILE", foreign)
         source = redshift_local.source(db_user="alice", sslrootcert=foreign)
     else:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            closed = probe.getsockname()[1]
-        source = redshift_local.source(db_user="alice", host="localhost", port=closed)
-    with pytest.raises(DatabaseConnectionError) as raised:
+        source = redshift_local.source(db_user="alice", host="localhost", port=closed_port)
+    with raises(DatabaseConnectionError) as raised:
         connect(source, driver=driver)
     passwords = redshift_local.issued_passwords()
     assert passwords

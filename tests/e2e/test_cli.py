@@ -284,13 +284,10 @@ def test_doctor_names_tls_for_a_foreign_ca(env: dict[str, str], tmp_path: Path) 
     assert "TLS" in failing_check(result.stdout)
 
 
-def test_doctor_names_tcp_for_a_stopped_server(env: dict[str, str]) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    result = cli(env, "doctor", "--db-user", "alice", "--host", "localhost", "--port", str(port))
+def test_doctor_names_tcp_for_a_stopped_server(env: dict[str, str], closed_port: int) -> None:
+    result = cli(
+        env, "doctor", "--db-user", "alice", "--host", "localhost", "--port", str(closed_port)
+    )
     assert result.returncode == 4
     assert "TCP" in failing_check(result.stdout)
 

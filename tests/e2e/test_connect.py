@@ -22,6 +22,7 @@ from redshift_ephemeral.db.connections import connect, connect_async
 from redshift_ephemeral.db.pools import async_connection_pool, connection_pool, create_engine
 from redshift_ephemeral.local import LocalStack
 from tests.e2e.conftest import uses_tls, wait_until_expired
+from tests.leak_scan import raises
 
 SEED_QUERY = "SELECT COUNT(*) FROM my_table"
 LIFETIME_SCALE = 1 / 600  # 900 s → 1.5 s
@@ -75,7 +76,7 @@ def test_a_refused_password_is_refreshed_and_the_login_retried_once(
 
 def test_a_login_refused_twice_is_a_clear_error(redshift_local: LocalStack) -> None:
     source = redshift_local.source(db_user="carol")  # no such database user
-    with pytest.raises(DatabaseConnectionError, match="even with a freshly issued password"):
+    with raises(DatabaseConnectionError, match="even with a freshly issued password"):
         connect(source, driver="psycopg")
 
 
@@ -93,7 +94,7 @@ def test_certificate_from_another_ca_is_refused(
     if driver == "redshift_connector":
         monkeypatch.setenv("SSL_CERT_FILE", foreign_ca)  # its only trust: see README
     source = redshift_local.source(db_user="alice", sslrootcert=foreign_ca)
-    with pytest.raises(DatabaseConnectionError, match="not signed by a trusted CA"):
+    with raises(DatabaseConnectionError, match="not signed by a trusted CA"):
         connect(source, driver=driver)
 
 
@@ -130,23 +131,20 @@ def test_server_without_tls_is_refused(
     redshift_local: LocalStack, server_without_tls: int, driver: Any
 ) -> None:
     source = redshift_local.source(db_user="alice", host="localhost", port=server_without_tls)
-    with pytest.raises(DatabaseConnectionError, match="does not offer TLS"):
+    with raises(DatabaseConnectionError, match="does not offer TLS"):
         connect(source, driver=driver)
 
 
-def test_unreachable_server_is_a_clear_error(redshift_local: LocalStack) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+def test_unreachable_server_is_a_clear_error(redshift_local: LocalStack, closed_port: int) -> None:
     source = redshift_local.source(db_user="alice", host="localhost", port=closed_port)
-    with pytest.raises(DatabaseConnectionError, match="Could not reach"):
+    with raises(DatabaseConnectionError, match="Could not reach"):
         connect(source, driver="psycopg")
 
 
 def test_refused_sslmodes_never_reach_the_network() -> None:
     from redshift_ephemeral import ConfigurationError
 
-    with pytest.raises(ConfigurationError, match="refused"):
+    with raises(ConfigurationError, match="refused"):
         connect(cluster_id="demo-cluster", db_user="alice", sslmode="allow")
 
 
@@ -319,6 +317,6 @@ def test_redshift_connector_is_refused_a_ca_its_trust_store_lacks(
 
     monkeypatch.delenv("SSL_CERT_FILE")
     source = redshift_local.source(db_user="alice")
-    with pytest.raises(ConfigurationError, match="redshift_connector cannot be given a CA"):
+    with raises(ConfigurationError, match="redshift_connector cannot be given a CA"):
         connect(source, driver="redshift_connector")
     assert "SSL_CERT_FILE" not in os.environ

@@ -16,6 +16,7 @@ from redshift_ephemeral.credentials import Credential
 from redshift_ephemeral.db.connections import is_login_refused
 from redshift_ephemeral.local import LocalStack
 from tests.e2e.conftest import user_policy
+from tests.leak_scan import raises
 
 DANGEROUS_ROLES = [
     "pg_execute_server_program",
@@ -72,7 +73,7 @@ def assert_powerless(connection: psycopg.Connection[Any]) -> None:
     assert me is not None
     attempts.append(f"COMMENT ON ROLE {me[0]} IS 'redshift-ephemeral:group'")
     for statement in attempts:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        with raises(psycopg.errors.InsufficientPrivilege):
             connection.execute(statement)
 
 
@@ -95,7 +96,7 @@ def test_db_groups_naming_a_system_role_the_admin_or_a_user_grant_nothing(
         assert_powerless(connection)
         assert memberships(connection) == {"bob"}
         if group == "alice":  # alice may read my_table; bob, even "in group alice", may not
-            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            with raises(psycopg.errors.InsufficientPrivilege):
                 connection.execute("SELECT COUNT(*) FROM my_table")
 
 
@@ -107,7 +108,7 @@ def test_db_user_naming_the_admin_a_system_role_or_a_group_cannot_log_in(
     redshift_local: LocalStack, db_user: str, auto_create: bool
 ) -> None:
     credential = redshift_local.source(db_user=db_user, auto_create=auto_create).get()
-    with pytest.raises(psycopg.OperationalError) as refused:
+    with raises(psycopg.OperationalError) as refused:
         psycopg.connect(**credential.libpq_params())
     assert is_login_refused(refused.value)
 
@@ -120,7 +121,7 @@ def test_another_users_name_as_a_group_and_set_role_tricks_fail(
     with session(credential) as connection:
         assert memberships(connection) == {"bob", "analysts"}
         for role in ("alice", "IAM:alice", "stack_admin"):
-            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            with raises(psycopg.errors.InsufficientPrivilege):
                 connection.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
         connection.execute("SET ROLE analysts")  # a real group it joined: allowed
         assert connection.execute("SELECT COUNT(*) FROM my_table").fetchone() == (42,)
@@ -152,7 +153,7 @@ def test_public_may_create_in_schema_public_as_on_redshift(redshift_local: Local
     assert credential.user == f"IAMA:{user}"
     with session(credential) as connection:
         assert_powerless(connection)
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        with raises(psycopg.errors.InsufficientPrivilege):
             connection.execute("SELECT COUNT(*) FROM my_table")
         connection.execute(f"CREATE TABLE public.{name} AS SELECT 1 AS id")
         assert connection.execute(f"SELECT id FROM {name}").fetchone() == (1,)  # noqa: S608
@@ -174,6 +175,6 @@ def test_a_login_name_postgresql_would_truncate_never_logs_in(redshift_local: Lo
     for last in "xy":
         user = (prefix + "a" * 51 + last)[:60]
         credential = redshift_local.source(db_user=user, auto_create=True).get()
-        with pytest.raises(psycopg.OperationalError) as refused:
+        with raises(psycopg.OperationalError) as refused:
             psycopg.connect(**credential.libpq_params())
         assert is_login_refused(refused.value)

@@ -7,7 +7,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 import sqlalchemy
 
 from redshift_ephemeral import AwsError, CredentialCache, CredentialSource, ThrottledError
@@ -17,6 +16,7 @@ from redshift_ephemeral.db.pools import connection_pool, create_engine
 from redshift_ephemeral.local import LocalStack
 from tests.conftest import FakeClock
 from tests.e2e.conftest import count_rows
+from tests.leak_scan import raises
 
 CALL = "redshift:GetClusterCredentials"
 
@@ -49,10 +49,10 @@ def test_outage_past_the_mandatory_window_is_a_clear_error(redshift_local: Local
     first = source.get()
     redshift_local.set_knobs(outage=True)
     clock.advance(first.lifetime_seconds * 0.95)  # mandatory window
-    with pytest.raises(AwsError, match="could not serve redshift:GetClusterCredentials"):
+    with raises(AwsError, match="could not serve redshift:GetClusterCredentials"):
         source.get()
     clock.advance(first.lifetime_seconds)  # expired: never served
-    with pytest.raises(AwsError, match="Try again in a few minutes"):
+    with raises(AwsError, match="Try again in a few minutes"):
         source.get()
 
 

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from redshift_ephemeral.local import LocalStack, seed
 from tests.e2e.test_local_iam import client, credentials, error
+from tests.leak_scan import raises
 
 
 def test_auto_create_answers_iama_every_time(redshift_local: LocalStack) -> None:
@@ -98,7 +99,7 @@ def test_an_operation_not_emulated_fails_at_once_with_aws_shaped_error(
     api = redshift_local.session(seed.ADMIN_USER).client(
         service, endpoint_url=redshift_local.endpoint_url
     )  # botocore's default retries: a retryable answer would show as several calls
-    with pytest.raises(ClientError) as caught:
+    with raises(ClientError) as caught:
         getattr(api, call)(**params)
     assert caught.value.response["Error"]["Code"] == code
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -14,6 +14,7 @@ from redshift_ephemeral.local import LocalStack
 from redshift_ephemeral.secret import Secret
 from redshift_ephemeral.targets import Operation
 from tests.e2e.conftest import connect, count_rows, uses_tls, wait_until_expired
+from tests.leak_scan import raises
 
 REFUSED = (psycopg2.OperationalError, psycopg.OperationalError)
 DRIVERS = ["psycopg2", "psycopg"]
@@ -58,7 +59,7 @@ def test_password_is_refused_by_the_server_after_its_time_scaled_expiry(
     assert credential.lifetime_seconds < 2
     assert count_rows(driver, credential) == 42
     wait_until_expired(credential)
-    with pytest.raises(REFUSED, match="password authentication failed"):
+    with raises(REFUSED, match="password authentication failed"):
         connect(driver, credential)
 
 
@@ -66,21 +67,21 @@ def test_password_is_refused_by_the_server_after_its_time_scaled_expiry(
 def test_wrong_password_is_refused(redshift_local: LocalStack, driver: str) -> None:
     credential = redshift_local.source(db_user="alice").get()
     wrong = dataclasses.replace(credential, password=Secret(credential.password.reveal()[::-1]))
-    with pytest.raises(REFUSED, match="password authentication failed"):
+    with raises(REFUSED, match="password authentication failed"):
         connect(driver, wrong)
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_a_connection_without_tls_is_refused(redshift_local: LocalStack, driver: str) -> None:
     credential = redshift_local.source(db_user="alice").get()
-    with pytest.raises(REFUSED, match="no encryption"):
+    with raises(REFUSED, match="no encryption"):
         connect(driver, credential, sslmode="disable")
 
 
 def test_auto_create_false_for_an_unknown_user_fails_at_login(redshift_local: LocalStack) -> None:
     credential = redshift_local.source(db_user="carol").get()
     assert credential.user == "IAM:carol"
-    with pytest.raises(REFUSED, match="password authentication failed"):
+    with raises(REFUSED, match="password authentication failed"):
         connect("psycopg", credential)
 
 
@@ -89,7 +90,7 @@ def test_auto_create_makes_a_user_without_privileges(redshift_local: LocalStack)
     assert credential.user == "IAMA:dave"
     with (
         connect("psycopg", credential) as connection,
-        pytest.raises(psycopg.errors.InsufficientPrivilege),
+        raises(psycopg.errors.InsufficientPrivilege),
     ):
         connection.execute("SELECT COUNT(*) FROM my_table")
 
@@ -98,7 +99,7 @@ def test_bob_alone_may_not_read_my_table(redshift_local: LocalStack) -> None:
     credential = redshift_local.source(db_user="bob").get()
     with (
         connect("psycopg", credential) as connection,
-        pytest.raises(psycopg.errors.InsufficientPrivilege),
+        raises(psycopg.errors.InsufficientPrivilege),
     ):
         connection.execute("SELECT COUNT(*) FROM my_table")
 
@@ -108,7 +109,7 @@ def test_db_groups_grant_what_the_group_grants_and_no_more(redshift_local: Local
     assert count_rows("psycopg", credential) == 42
     with (
         connect("psycopg", credential) as connection,
-        pytest.raises(psycopg.errors.InsufficientPrivilege),
+        raises(psycopg.errors.InsufficientPrivilege),
     ):
         connection.execute("INSERT INTO my_table VALUES (1000, 'not allowed')")
     # Without the group again, the membership is gone.
@@ -116,7 +117,7 @@ def test_db_groups_grant_what_the_group_grants_and_no_more(redshift_local: Local
     without_group = redshift_local_source.get()
     with (
         connect("psycopg", without_group) as connection,
-        pytest.raises(psycopg.errors.InsufficientPrivilege),
+        raises(psycopg.errors.InsufficientPrivilege),
     ):
         connection.execute("SELECT COUNT(*) FROM my_table")
 
@@ -134,6 +135,6 @@ def test_bobs_iam_identity_maps_to_bobs_privileges(redshift_local: LocalStack) -
     assert credential.user == "IAM:bob"
     with (
         connect("psycopg", credential) as connection,
-        pytest.raises(psycopg.errors.InsufficientPrivilege),
+        raises(psycopg.errors.InsufficientPrivilege),
     ):
         connection.execute("SELECT COUNT(*) FROM my_table")

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from redshift_ephemeral import AccessDeniedError
 from redshift_ephemeral.local import LocalStack, seed
 from tests.e2e.conftest import denied, iam_admin
+from tests.leak_scan import raises
 
 ACCOUNT = "123456789012"
 DBUSER = f"arn:aws:redshift:us-east-1:{ACCOUNT}:dbuser:demo-cluster"
@@ -32,7 +33,7 @@ def client(stack: LocalStack, service: str, session: Any = None, **keys: Any) ->
 
 
 def error(call: Any, **kwargs: Any) -> tuple[str, str]:
-    with pytest.raises(ClientError) as caught:
+    with raises(ClientError) as caught:
         call(**kwargs)
     details = caught.value.response["Error"]
     return str(details["Code"]), str(details.get("Message", ""))
@@ -81,7 +82,7 @@ def test_an_unsigned_request_is_missing_authentication(redshift_local: LocalStac
         method="POST",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    with pytest.raises(urllib.error.HTTPError) as caught:
+    with raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=30)  # noqa: S310
     assert caught.value.code == 403
     assert b"<Code>MissingAuthenticationToken</Code>" in caught.value.read()
@@ -282,7 +283,7 @@ def test_explicit_deny_wins_and_says_so(redshift_local: LocalStack) -> None:
 def test_access_denied_names_principal_action_and_resource(redshift_local: LocalStack) -> None:
     with (
         denied(redshift_local, "redshift:GetClusterCredentials"),
-        pytest.raises(AccessDeniedError) as caught,
+        raises(AccessDeniedError) as caught,
     ):
         redshift_local.source(db_user="alice").get()
     error_ = caught.value
@@ -296,7 +297,7 @@ def test_access_denied_names_principal_action_and_resource(redshift_local: Local
 def test_denied_serverless_call_is_access_denied_exception(redshift_local: LocalStack) -> None:
     with (
         denied(redshift_local, "redshift-serverless:GetCredentials"),
-        pytest.raises(AccessDeniedError) as caught,
+        raises(AccessDeniedError) as caught,
     ):
         redshift_local.source(workgroup=seed.WORKGROUP).get()
     assert caught.value.action == "redshift-serverless:GetCredentials"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from redshift_ephemeral import AwsError, TargetNotFoundError
 from redshift_ephemeral.local import LocalStack
+from tests.leak_scan import raises
 
 
 def test_half_the_calls_throttled_are_absorbed_by_botocores_retries(
@@ -28,7 +27,7 @@ def test_half_the_calls_throttled_are_absorbed_by_botocores_retries(
 
 
 def test_unknown_cluster_is_not_found_with_region_and_account(redshift_local: LocalStack) -> None:
-    with pytest.raises(TargetNotFoundError) as caught:
+    with raises(TargetNotFoundError) as caught:
         redshift_local.source(cluster_id="no-such-cluster", db_user="alice").get()
     message = str(caught.value)
     assert "cluster 'no-such-cluster'" in message
@@ -38,7 +37,7 @@ def test_unknown_cluster_is_not_found_with_region_and_account(redshift_local: Lo
 
 def test_outage_fails_calls_with_a_clear_aws_error(redshift_local: LocalStack) -> None:
     redshift_local.set_knobs(outage=True)
-    with pytest.raises(AwsError, match="ServiceUnavailable"):
+    with raises(AwsError, match="ServiceUnavailable"):
         redshift_local.source(db_user="alice", max_attempts=2).get()
     redshift_local.set_knobs(outage=False)
     assert redshift_local.source(db_user="alice").get().user == "IAM:alice"
@@ -71,5 +70,5 @@ def test_issued_passwords_are_recorded(redshift_local: LocalStack) -> None:
 
 
 def test_invalid_knobs_are_refused(redshift_local: LocalStack) -> None:
-    with pytest.raises(Exception, match="400"):
+    with raises(Exception, match="400"):
         redshift_local.set_knobs(throttle_rate=2)

@@ -19,6 +19,7 @@ import pytest
 from redshift_ephemeral import AccessDeniedError, CredentialCache
 from redshift_ephemeral.local import LocalStack, seed
 from tests.e2e.conftest import iam_admin, run_cli
+from tests.leak_scan import raises
 
 MODES: dict[str, tuple[list[str], dict[str, Any]]] = {
     "db_user with groups and auto_create": (
@@ -108,7 +109,7 @@ def test_printed_policy_is_enough_and_every_part_is_needed(
     checked = 0
     for reduced, action, resource in without_each_part(document):
         attach(redshift_local, user, reduced)
-        with pytest.raises(AccessDeniedError) as caught:
+        with raises(AccessDeniedError) as caught:
             fresh_source(redshift_local, session, **options).get()
             pytest.fail(f"allowed without {action} on {resource}")
         assert caught.value.action == action, (action, resource)
@@ -164,7 +165,7 @@ def test_self_service_policy_serves_each_session_as_its_own_db_user(
             )
             credential = fresh_source(redshift_local, as_session, db_user=allowed).get()
             assert credential.user == f"IAM:{allowed}"
-            with pytest.raises(AccessDeniedError) as caught:
+            with raises(AccessDeniedError) as caught:
                 fresh_source(redshift_local, as_session, db_user=refused).get()
             assert caught.value.resource is not None
             assert caught.value.resource.endswith(f":dbuser:demo-cluster/{refused}")

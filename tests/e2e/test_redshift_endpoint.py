@@ -25,6 +25,7 @@ from redshift_ephemeral.db.connections import is_login_refused, open_driver_conn
 from redshift_ephemeral.local import LocalStack
 from redshift_ephemeral.local.postgres import ServerAccount
 from tests.e2e.conftest import wait_until_expired
+from tests.leak_scan import raises
 
 SSL_REQUEST = struct.pack("!ii", 8, 80877103)
 
@@ -122,7 +123,7 @@ def test_postgresql_listens_only_on_a_socket_only_the_stack_reaches(
         listen = connection.execute("SHOW listen_addresses").fetchone()
         assert listen == ("",)  # no TCP at all
         # A login may not even learn where the socket is.
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        with raises(psycopg.errors.InsufficientPrivilege):
             connection.execute("SHOW unix_socket_directories")
     socket_directory = Path(redshift_local.ca_path).parent / "postgres" / "socket"
     assert any(socket_directory.glob(".s.PGSQL.*"))
@@ -200,7 +201,7 @@ def test_sslmode_disable_never_reaches_a_password_prompt(
     credential = redshift_local.source(db_user="alice").get()
     module: Any = psycopg2 if driver == "psycopg2" else psycopg
     kwargs = credential.libpq_params() | {"sslmode": "disable"}
-    with pytest.raises(module.OperationalError, match="no encryption"):
+    with raises(module.OperationalError, match="no encryption"):
         module.connect(**kwargs)
 
 
@@ -244,7 +245,7 @@ def test_one_users_valid_password_does_not_log_in_another_user(
     bobs = redshift_local.source(db_user="bob").get()
     redshift_local.source(db_user="alice").get()  # alice has a live password too
     as_alice = credential_for_user(bobs, "IAM:alice")
-    with pytest.raises(psycopg.OperationalError) as refused:
+    with raises(psycopg.OperationalError) as refused:
         psycopg.connect(**as_alice.libpq_params())
     assert 'password authentication failed for user "IAM:alice"' in str(refused.value)
     assert is_login_refused(refused.value)
@@ -269,7 +270,7 @@ def test_a_running_query_can_be_cancelled(redshift_local: LocalStack, driver: st
         timer.start()
         started = time.monotonic()
         cursor = connection.cursor()
-        with pytest.raises(module.errors.QueryCanceled):
+        with raises(module.errors.QueryCanceled):
             cursor.execute("SELECT pg_sleep(20)")
         assert time.monotonic() - started < 10
         timer.join()
@@ -283,5 +284,5 @@ def test_a_password_opens_only_the_database_it_was_issued_for(redshift_local: Lo
     with psycopg.connect(**credential.libpq_params()) as connection:
         assert connection.execute("SELECT current_database()").fetchone() == ("dev",)
     for other in ("postgres", "template1"):
-        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        with raises(psycopg.OperationalError, match="password authentication failed"):
             psycopg.connect(**{**credential.libpq_params(), "dbname": other})

@@ -4,7 +4,8 @@ environment (``LocalStack.environment()``, the same as ``eval "$(redshift-epheme
 env)"``) plus ``PATH`` and a private ``HOME``, ``XDG_*`` and ``TMPDIR``.
 
 Every output a client prints and every file it leaves in its private directories is kept
-and searched for the stack's issued passwords by the last test (``test_leak_scan.py``).
+and searched for the stack's issued passwords when the session finishes
+(``tests/leak_scan.py``).
 """
 
 from __future__ import annotations
@@ -19,18 +20,13 @@ from pathlib import Path
 import pytest
 
 from redshift_ephemeral.local.stack import LocalStack
+from tests.leak_scan import RECORD
 
 from . import venvs
 
-LEAK_SCAN_TEST = "test_no_issued_password_appears_in_any_client_output"
 OUR_CLI = Path(sys.executable).parent / "redshift-ephemeral"
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 MAX_SCANNED_FILE_BYTES = 5_000_000
-
-# What the leak scan searches (the stack's record of issued passwords is read after each test:
-# another suite in the same session may clear it).
-CLIENT_OUTPUTS: list[tuple[str, str]] = []  # (where, text)
-ISSUED_PASSWORDS: set[str] = set()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -40,8 +36,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             # The first test to use a client builds its venv if the cache lacks it (minutes,
             # cold; `.ci/run` builds them beforehand). Every subprocess has its own timeout.
             item.add_marker(pytest.mark.timeout(venvs.PIP_TIMEOUT_SECONDS + 300))
-    # The leak scan reads what every other test left: it runs last.
-    items.sort(key=lambda item: item.name == LEAK_SCAN_TEST)
 
 
 @dataclass
@@ -111,9 +105,9 @@ class Client:
             check=False,
         )
         where = " ".join(map(str, argv))
-        CLIENT_OUTPUTS.append((f"stderr of {where}", result.stderr))
+        RECORD.output(f"stderr of {where}", result.stderr)
         if not password_in_stdout:
-            CLIENT_OUTPUTS.append((f"stdout of {where}", result.stdout))
+            RECORD.output(f"stdout of {where}", result.stdout)
         return result
 
     def python(
@@ -130,7 +124,7 @@ class Client:
                     if path.stat().st_size > MAX_SCANNED_FILE_BYTES:
                         continue
                     text = path.read_bytes().decode("utf-8", "replace")
-                    CLIENT_OUTPUTS.append((f"file {path}", text))
+                    RECORD.output(f"file {path}", text)
 
 
 def _which(program: str, path: str) -> str | None:
@@ -148,7 +142,7 @@ def client(redshift_local: LocalStack, tmp_path: Path) -> Iterator[Client]:
     runner = Client(redshift_local, tmp_path / "home")
     yield runner
     runner.collect_files()
-    ISSUED_PASSWORDS.update(redshift_local.issued_passwords())
+    RECORD.issued(redshift_local.issued_passwords())
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -157,7 +151,7 @@ def pytest_runtest_makereport(item: pytest.Item) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     if report.failed:
-        CLIENT_OUTPUTS.append((f"report of {item.nodeid}", report.longreprtext))
+        RECORD.output(f"report of {item.nodeid}", report.longreprtext)
 
 
 def assert_succeeded(result: subprocess.CompletedProcess[str]) -> None:

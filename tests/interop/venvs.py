@@ -35,8 +35,16 @@ PIP_TIMEOUT_SECONDS = 900.0
 LOCK_TIMEOUT_SECONDS = 1200.0
 
 
+CACHE_ROOT_VARIABLE = "REDSHIFT_EPHEMERAL_INTEROP_CACHE"
+
+
 def cache_root() -> Path:
-    """``$XDG_CACHE_HOME/redshift-ephemeral/interop`` (``~/.cache`` when unset)."""
+    """``$XDG_CACHE_HOME/redshift-ephemeral/interop`` (``~/.cache`` when unset), unless
+    ``REDSHIFT_EPHEMERAL_INTEROP_CACHE`` names it: inside a test run, where every test has a
+    private ``XDG_CACHE_HOME``, ``tests/conftest.py`` sets it to the cache of the user who
+    started the run, so the venvs built before it (by ``.ci/run``) are found."""
+    if explicit := os.environ.get(CACHE_ROOT_VARIABLE):
+        return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "redshift-ephemeral" / "interop"
 

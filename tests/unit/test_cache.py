@@ -6,12 +6,14 @@ import asyncio
 import copy
 import logging
 import pickle
-import sys
 import threading
+import types
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
+from redshift_ephemeral import cache as cache_module
 from redshift_ephemeral.cache import CacheKey, CredentialCache, RefreshPolicy, Schedule
 from redshift_ephemeral.credentials import Credential
 from redshift_ephemeral.errors import (
@@ -145,13 +147,30 @@ def test_schedule_ignores_a_next_refresh_time_later_than_our_window() -> None:
 def test_deadlines_follow_the_cache_clock_not_the_wall_clock(
     cache: CredentialCache, clock: FakeClock
 ) -> None:
-    # A credential whose timestamps lie far in the past (a wall clock that jumped) still gets
-    # its full lifetime, measured from when it was requested: no refresh loop.
-    issuer = Issuer()
-    first = cache.get("k", issuer)
-    for _ in range(10):
-        assert cache.get("k", issuer) is first
-    assert issuer.calls == 1
+    # Timestamps years in the past (a wall clock that jumped, or another machine's): the
+    # lifetime still runs on the cache's clock, from when the request was sent - the 100 s
+    # AWS took to answer count against it.
+    calls = 0
+
+    def slow_fetch_from_the_past() -> Credential:
+        nonlocal calls
+        calls += 1
+        clock.advance(100)
+        return make_credential(
+            900, password=f"password-{calls}", issued_at=datetime(2001, 1, 1, tzinfo=UTC)
+        )
+
+    first = cache.get("k", slow_fetch_from_the_past)
+    clock.advance(900 * 0.75 - 100 - 1)  # 1 s before the advisory point: served from memory
+    assert cache.get("k", slow_fetch_from_the_past) is first
+    assert cache.peek("k") is first
+    assert calls == 1
+    clock.advance(2)  # 1 s into the advisory window, counted from the request
+    second = cache.get("k", slow_fetch_from_the_past)
+    assert second.password.reveal() == "password-2"
+    assert calls == 2
+    clock.advance(900 + 1)  # the second one has expired on the cache's clock
+    assert cache.peek("k") is None
 
 
 def test_invalidate_forces_a_new_fetch(cache: CredentialCache) -> None:
@@ -231,7 +250,9 @@ def test_64_distinct_keys_are_fetched_concurrently(cache: CredentialCache) -> No
     assert errors == []
 
 
-def test_waiters_share_the_error_of_the_refresh_they_queued_behind(cache: CredentialCache) -> None:
+def test_waiters_share_the_error_of_the_refresh_they_queued_behind(
+    blocked: BlockedCount, cache: CredentialCache
+) -> None:
     started = threading.Event()
     release = threading.Event()
     calls = 0
@@ -257,7 +278,7 @@ def test_waiters_share_the_error_of_the_refresh_they_queued_behind(cache: Creden
     followers = [threading.Thread(target=worker) for _ in range(8)]
     for thread in followers:
         thread.start()
-    wait_until_blocked_in(followers, "_refresh_mandatory")
+    blocked.wait_for(len(followers))
     release.set()
     for thread in [leader, *followers]:
         thread.join(timeout=10)
@@ -265,41 +286,96 @@ def test_waiters_share_the_error_of_the_refresh_they_queued_behind(cache: Creden
     assert calls == 1
 
 
-def wait_until_blocked_in(threads: list[threading.Thread], function: str) -> None:
-    """Wait until every thread is inside ``function`` (here: blocked on the key's lock)."""
-    idents = {thread.ident for thread in threads}
-    for _ in range(1_000_000):
-        frames = sys._current_frames()
-        if all(ident in frames and frames[ident].f_code.co_name == function for ident in idents):
-            return
-        threading.Event().wait(0.001)
-    raise AssertionError(f"threads never reached {function}")
+class InstrumentedLock:
+    """A ``threading.Lock`` that counts the threads blocked acquiring it (in ``blocked``)."""
+
+    def __init__(self, blocked: BlockedCount) -> None:
+        self._lock = threading.Lock()
+        self._blocked = blocked
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if self._lock.acquire(blocking=False):
+            return True
+        if not blocking:
+            return False
+        self._blocked.change(+1)
+        try:
+            return self._lock.acquire(timeout=timeout)
+        finally:
+            self._blocked.change(-1)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+
+class BlockedCount:
+    """How many threads wait on the cache's locks, and a way to wait until enough do."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def change(self, by: int) -> None:
+        with self._changed:
+            self._count += by
+            self._changed.notify_all()
+
+    def wait_for(self, threads: int) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._count >= threads, timeout=10):
+                raise AssertionError(
+                    f"{self._count} threads blocked on a key's lock, not {threads}"
+                )
+
+
+@pytest.fixture
+def blocked(monkeypatch: pytest.MonkeyPatch) -> BlockedCount:
+    """The cache under test builds its locks as ``InstrumentedLock``s (in this module only)."""
+    count = BlockedCount()
+    locks = types.SimpleNamespace(Lock=lambda: InstrumentedLock(count))
+    monkeypatch.setattr(cache_module, "threading", locks)
+    return count
 
 
 def test_asyncio_tasks_share_one_fetch_and_do_not_block_the_loop(cache: CredentialCache) -> None:
+    # A heartbeat task counts the loop's iterations; the fetch is held until it has seen the
+    # loop go round three more times, which it can only do if the fetch runs off the loop.
     calls = 0
-    in_fetch = threading.Event()
-    release = threading.Event()
+    ticks = 0
+    ticked = threading.Condition()
 
     def fetch() -> Credential:
         nonlocal calls
         calls += 1
-        in_fetch.set()
-        release.wait(timeout=10)
+        with ticked:
+            seen = ticks
+            if not ticked.wait_for(lambda: ticks >= seen + 3, timeout=5):
+                raise AssertionError("the event loop stood still while the fetch was held")
         return make_credential()
 
+    async def heartbeat() -> None:
+        nonlocal ticks
+        while True:
+            with ticked:
+                ticks += 1
+                ticked.notify_all()
+            await asyncio.sleep(0)
+
     async def main() -> list[Credential]:
-        tasks = [asyncio.create_task(cache.aget("k", fetch)) for _ in range(50)]
-        # The loop stays free while the fetch runs in a worker thread.
-        while not in_fetch.is_set():
-            await asyncio.sleep(0)
-        ticks = 0
-        for _ in range(20):
-            await asyncio.sleep(0)
-            ticks += 1
-        release.set()
-        assert ticks == 20
-        return await asyncio.gather(*tasks)
+        beat = asyncio.create_task(heartbeat())
+        try:
+            return await asyncio.gather(*(cache.aget("k", fetch) for _ in range(50)))
+        finally:
+            beat.cancel()
 
     results = asyncio.run(main())
     assert calls == 1
@@ -344,6 +420,7 @@ def test_advisory_refresh_that_fails_past_the_mandatory_point_raises(
 
 
 def run_leader_and_waiters(
+    blocked: BlockedCount,
     cache: CredentialCache,
     fetch: Callable[[], Credential],
     started: threading.Event,
@@ -371,7 +448,7 @@ def run_leader_and_waiters(
     followers = [threading.Thread(target=worker, args=(waiter_outcomes,)) for _ in range(waiters)]
     for thread in followers:
         thread.start()
-    wait_until_blocked_in(followers, "_refresh_mandatory")
+    blocked.wait_for(waiters)
     release.set()
     for thread in [leader, *followers]:
         thread.join(timeout=10)
@@ -385,7 +462,9 @@ def _failing(error: Exception) -> Callable[[], Credential]:
     return fetch
 
 
-def test_an_interrupt_in_the_leader_is_not_re_raised_in_waiters(cache: CredentialCache) -> None:
+def test_an_interrupt_in_the_leader_is_not_re_raised_in_waiters(
+    blocked: BlockedCount, cache: CredentialCache
+) -> None:
     # An earlier failure must not be served to waiters behind an interrupted attempt either.
     with pytest.raises(ConnectionError):
         cache.get("k", _failing(ConnectionError("earlier")))
@@ -401,13 +480,15 @@ def test_an_interrupt_in_the_leader_is_not_re_raised_in_waiters(cache: Credentia
             raise KeyboardInterrupt
         return make_credential()
 
-    leader, waiters = run_leader_and_waiters(cache, fetch, started, release)
+    leader, waiters = run_leader_and_waiters(blocked, cache, fetch, started, release)
     assert isinstance(leader[0], KeyboardInterrupt)
     assert all(isinstance(outcome, Credential) for outcome in waiters), waiters
     assert calls == 2  # one waiter fetched after the interrupt; the rest took its result
 
 
-def test_each_waiter_gets_its_own_copy_of_the_leaders_error(cache: CredentialCache) -> None:
+def test_each_waiter_gets_its_own_copy_of_the_leaders_error(
+    blocked: BlockedCount, cache: CredentialCache
+) -> None:
     started, release = threading.Event(), threading.Event()
     denied = AccessDeniedError(
         "denied", principal="arn:aws:iam::1:user/a", action="redshift:X", resource=None, code="C"
@@ -418,7 +499,7 @@ def test_each_waiter_gets_its_own_copy_of_the_leaders_error(cache: CredentialCac
         release.wait(timeout=10)
         raise denied
 
-    leader, waiters = run_leader_and_waiters(cache, fetch, started, release)
+    leader, waiters = run_leader_and_waiters(blocked, cache, fetch, started, release)
     assert leader == [denied]
     assert len(waiters) == 8
     assert len({id(error) for error in waiters}) == 8
@@ -432,7 +513,7 @@ def test_each_waiter_gets_its_own_copy_of_the_leaders_error(cache: CredentialCac
 
 
 def test_a_waiter_gets_a_chained_error_even_when_the_leaders_cannot_be_copied(
-    cache: CredentialCache,
+    blocked: BlockedCount, cache: CredentialCache
 ) -> None:
     class Uncopyable(Exception):
         def __init__(self, *, detail: str):
@@ -446,7 +527,7 @@ def test_a_waiter_gets_a_chained_error_even_when_the_leaders_cannot_be_copied(
         release.wait(timeout=10)
         raise foreign
 
-    _, waiters = run_leader_and_waiters(cache, fetch, started, release, waiters=2)
+    _, waiters = run_leader_and_waiters(blocked, cache, fetch, started, release, waiters=2)
     for error in waiters:
         assert isinstance(error, RedshiftEphemeralError)
         assert "Uncopyable: failed: boom" in str(error)

@@ -4,12 +4,15 @@ live process's file never is, even when its id was used before."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 import signal
 import stat
 import subprocess
 import sys
 import textwrap
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from redshift_ephemeral.db.passfile import (
 from redshift_ephemeral.secret import Secret
 from redshift_ephemeral.source import CredentialSource
 from redshift_ephemeral.targets import CredentialRequest, Operation, Target
+from tests.conftest import FakeClock
 
 PASSWORD = "passfile-test-password"
 
@@ -120,3 +124,47 @@ def test_without_xdg_runtime_dir_passfiles_go_to_a_private_temp_directory(
     directory = passfile_directory({})
     assert directory == tmp_path / f"redshift-ephemeral-{os.getuid()}" / "passfiles"
     assert stat.S_IMODE(directory.parent.stat().st_mode) == 0o700
+
+
+def test_without_a_start_time_the_owner_is_judged_by_its_id_alone(tmp_path: Path) -> None:
+    ended = tmp_path / f"{ended_process_id()}-x-0a1b2c3d.pgpass"
+    ours = tmp_path / f"{os.getpid()}-x-0a1b2c3d.pgpass"
+    for path in (ended, ours):
+        path.write_text("stale")
+    with RefreshingPassfile(source(), directory=tmp_path):
+        assert not ended.exists()
+        assert ours.exists()
+
+
+def test_a_failed_refresh_keeps_the_file_until_one_succeeds(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    fourth_call, finish = threading.Event(), threading.Event()
+    calls = 0
+
+    def issuer(request: CredentialRequest) -> Credential:
+        nonlocal calls
+        calls += 1
+        clock.advance(3600)  # what this call returns has expired by the next one
+        if calls == 2:
+            raise ConnectionError("AWS is down")
+        if calls == 4:  # the third password has been written before this call
+            fourth_call.set()
+            finish.wait(timeout=10)
+        credential = issue(request)
+        return dataclasses.replace(credential, password=Secret(f"password-{calls}"))
+
+    request = CredentialRequest(Target.cluster("demo"), db_user="alice")
+    flaky = CredentialSource(request, cache=CredentialCache(clock=clock), issuer=issuer)
+    passfile = RefreshingPassfile(flaky, directory=tmp_path, check_every=0.001)
+    with caplog.at_level(logging.WARNING, logger="redshift_ephemeral.db.passfile"):
+        passfile.open()
+        try:
+            assert fourth_call.wait(timeout=10)
+            assert passfile.path is not None
+            assert passfile.path.read_text().rstrip().endswith(":password-3")
+        finally:
+            finish.set()
+            passfile.close()
+    assert any("AWS is down" in record.getMessage() for record in caplog.records)

@@ -158,3 +158,24 @@ def test_a_planted_symlink_to_another_bundle_is_replaced(bundle_home: Path, tmp_
     assert not path.is_symlink()
     assert path.read_bytes() == expected_bundle()
     assert foreign.read_text() == "attacker's CA"
+
+
+def test_a_failed_write_leaves_neither_the_file_nor_its_temporary(tmp_path: Path) -> None:
+    directory = private_directory(tmp_path / "private")
+    taken = directory / "name"
+    (taken / "inside").mkdir(parents=True)  # a directory where the file should go
+    with pytest.raises(OSError, match="directory"):
+        write_private(taken, "content")
+    assert sorted(path.name for path in directory.iterdir()) == ["name"]
+    assert taken.is_dir()
+
+
+def test_a_missing_optional_dependency_names_the_extra_to_install() -> None:
+    from redshift_ephemeral._extras import require_installed
+
+    with pytest.raises(ConfigurationError) as caught:
+        require_installed("psycopg", "json", "no_such_module_here")
+    assert str(caught.value) == (
+        "no_such_module_here is not installed; it comes with the 'psycopg' extra: "
+        "pip install 'redshift-ephemeral[psycopg]'"
+    )

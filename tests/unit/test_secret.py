@@ -67,3 +67,9 @@ def test_logging_a_credential_shows_no_password(caplog: pytest.LogCaptureFixture
         )
     assert caplog.records
     assert PASSWORD not in caplog.text
+
+
+def test_a_secret_equals_only_another_secret_with_the_same_value() -> None:
+    assert Secret("same") == Secret("same")
+    assert Secret("same") != Secret("other")
+    assert Secret("same") != "same"  # never compared with the plain text

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import typing
+from collections.abc import Iterator
+from enum import Enum
+
 import pytest
 
 from redshift_ephemeral import ConfigurationError, CredentialSource
 from redshift_ephemeral.credentials import Credential
+from redshift_ephemeral.secret import Secret
 from redshift_ephemeral.targets import (
     CredentialRequest,
     Deployment,
@@ -137,6 +143,86 @@ def test_a_custom_domain_names_the_target() -> None:
     assert target.name is None
 
 
+# What decides the password, and nothing that could unlock anything: the request is (part of)
+# the cache key, which is hashed, compared and kept for the life of the process. A new field
+# has to be added here on purpose, after asking whether it is a secret.
+NON_SECRET_FIELDS = {
+    CredentialRequest: {
+        "target": Target,
+        "db_user": str | None,
+        "db_name": str | None,
+        "db_groups": tuple[str, ...],
+        "auto_create": bool,
+        "duration_seconds": int,
+    },
+    Target: {
+        "deployment": Deployment,
+        "name": str | None,
+        "custom_domain": str | None,
+        "host": str | None,
+        "port": int | None,
+        "region": str | None,
+    },
+}
+
+
 def test_a_request_is_hashable_and_holds_no_secret() -> None:
-    request = CredentialRequest(Target.cluster("demo"), db_user="alice")
-    assert hash(request) == hash(CredentialRequest(Target.cluster("demo"), db_user="alice"))
+    request = CredentialRequest(
+        Target.cluster("demo", region="us-east-1"),
+        db_user="alice",
+        db_name="dev",
+        db_groups=("readers",),
+        auto_create=True,
+    )
+    same = CredentialRequest(
+        Target.cluster("demo", region="us-east-1"),
+        db_user="alice",
+        db_name="dev",
+        db_groups=["readers"],  # type: ignore[arg-type]  # a list is stored as a tuple
+        auto_create=True,
+    )
+    assert hash(request) == hash(same)
+    assert {request: 1}[same] == 1
+    assert request != CredentialRequest(Target.cluster("demo", region="us-east-1"), db_user="bob")
+    for cls, expected in NON_SECRET_FIELDS.items():
+        assert typing.get_type_hints(cls) == expected, f"{cls.__name__} gained or changed a field"
+    for value in leaves(request):
+        assert not isinstance(value, Secret)
+        assert isinstance(value, str | int | Enum | None), f"{value!r} is no plain value"
+
+
+def leaves(value: object) -> Iterator[object]:
+    """Every plain value inside dataclasses and tuples."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            yield from leaves(getattr(value, item.name))
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from leaves(item)
+    else:
+        yield value
+
+
+@pytest.mark.parametrize("duration", [True, 900.0, "900"])
+def test_a_duration_is_whole_seconds(duration: object) -> None:
+    with pytest.raises(ConfigurationError, match="whole seconds"):
+        CredentialRequest(Target.cluster("demo"), db_user="alice", duration_seconds=duration)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("target", "label"),
+    [
+        (Target.cluster("demo"), "cluster 'demo'"),
+        (
+            Target(Deployment.SERVERLESS, custom_domain="db.example.com"),
+            "workgroup with custom domain 'db.example.com'",
+        ),
+    ],
+)
+def test_a_target_names_itself_in_messages(target: Target, label: str) -> None:
+    assert target.label == label
+
+
+def test_a_target_needs_a_name_or_a_custom_domain() -> None:
+    with pytest.raises(ConfigurationError, match="No workgroup given"):
+        Target(Deployment.SERVERLESS)

@@ -21,7 +21,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -71,12 +70,6 @@ def find_bindir() -> Path:
         if (directory / "initdb").is_file() and (directory / "postgres").is_file():
             return directory
     raise ConfigurationError(INSTALL_HINT)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 def die_with_parent() -> None:

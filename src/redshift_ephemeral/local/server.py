@@ -29,7 +29,7 @@ from .._private_files import read_private, write_private
 from .certificates import StackCertificates
 from .emulator import Emulator
 from .passwords import IssuedPasswords
-from .postgres import PostgresServer, die_with_parent, free_port
+from .postgres import PostgresServer, die_with_parent
 from .processes import start_time
 from .redshift_endpoint import RedshiftEndpoint
 from .roles import Roles
@@ -78,9 +78,11 @@ def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -
             restart_postgres=lambda: owner.submit(postgres.restart).result(),
         )
         emulator.knobs.update({"time_scale": time_scale})
+        # Port 0: the kernel picks a free port at bind time and we read it back, so no other
+        # process can take it between a probe and our bind.
         http = make_server(
             "127.0.0.1",
-            free_port(),
+            0,
             emulator,
             threaded=True,
             request_handler=_QuietKeepAliveHandler,
