@@ -15,7 +15,7 @@ class Figure:
     name: str
     ours: float
     unit: str
-    target: str  # as SPEC.md §8 states it
+    target: str  # as docs/design.md's "Numbers it must reach" states it
     met: bool
     baseline: float | None = None
     baseline_name: str = ""

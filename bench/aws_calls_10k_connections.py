@@ -5,7 +5,7 @@ advanced 0.72 s per connection; every AWS API call botocore makes is counted.
 Baselines: the seed's per-connection fetch (DescribeClusters + GetClusterCredentials per
 connection; measured on 200 connections, scaled), and a cache that serves each password
 until the second it expires (the same cache with its refresh windows squeezed to nothing).
-Target (SPEC §8): ≤ 12; per-connection fetch 20,000.
+Target (docs/design.md, "Numbers it must reach"): ≤ 12; per-connection fetch 20,000.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Cached credential lookup: ``CredentialSource.get()`` when the credential is fresh.
 
-Median over 300 batches of 1,000 lookups, per lookup. Target (SPEC §8): ≤ 2 µs.
+Median over 300 batches of 1,000 lookups, per lookup.
+Target (docs/design.md, "Numbers it must reach"): ≤ 2 µs.
 Baseline for comparison: botocore's ``RefreshableCredentials.get_frozen_credentials()``
 on fresh credentials, the same kind of read in the library we copied the algorithm from.
 """

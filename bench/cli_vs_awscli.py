@@ -6,7 +6,7 @@ The AWS CLI is the interop suite's, pinned and cached in a venv of its own
 (endpoint discovery, the real login user, the trust bundle) and still must be faster.
 Both run from byte-compiled files, as `pip install` leaves them (an editable install under
 PYTHONDONTWRITEBYTECODE would otherwise recompile our sources on every run).
-Target (SPEC §8): ≤ 0.8.
+Target (docs/design.md, "Numbers it must reach"): ≤ 0.8.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Same local stack, same server, same TLS (verify-full), same login: the static side is
 psycopg.connect() with the password written out; ours is redshift_ephemeral.connect(),
 which adds the cache lookup and the retry wrapper. 400 alternating runs each, ratio of
-medians. Target (SPEC §8): ≤ 1.05.
+medians. Target (docs/design.md, "Numbers it must reach"): ≤ 1.05.
 """
 
 from __future__ import annotations

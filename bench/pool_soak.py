@@ -1,8 +1,8 @@
 """Pool soak: a SQLAlchemy engine and a psycopg pool, 8 threads each, at least 10,000 queries
 and at least 3 password expiries (the stack's time scale makes 900 s last 1.5 s; pools
 recycle connections often so new ones keep needing the current password).
-Target (SPEC §8): 0 failed queries. AWS calls are printed beside the bound the lifetime
-implies (one per 75 % of a lifetime, plus the first).
+Target (docs/design.md, "Numbers it must reach"): 0 failed queries. AWS calls are printed
+beside the bound the lifetime implies (one per 75 % of a lifetime, plus the first).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ and median time per connection (connect + SELECT 1 + close).
 
 redshift_connector builds a new boto3 session and client on every connect and caches the
 password until it expires; ours reuses one client and refreshes ahead of expiry.
-No SPEC §8 target; printed beside the others for comparison.
+No target in docs/design.md; printed beside the others for comparison.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Run every benchmark (one script per figure of SPEC.md §8) and print one table: figure,
-ours, baseline, ratio, target, met. Run it with the project's virtualenv Python:
+"""Run every benchmark (one script per figure of docs/design.md's "Numbers it must reach")
+and print one table: figure, ours, baseline, ratio, target, met. Run it with the
+project's virtualenv Python:
 
     .venv/bin/python bench/run_all.py
 """

@@ -1,4 +1,5 @@
-"""The seed blog post's unit test, rewritten for what AWS and moto 5 really do (SPEC §1)."""
+"""The seed blog post's unit test, rewritten for what AWS and moto 5 really do
+(docs/design.md, "The seed's API")."""
 
 from __future__ import annotations
 

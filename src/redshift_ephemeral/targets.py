@@ -199,7 +199,7 @@ class Deployment(Enum):
 
 
 class Operation(Enum):
-    """The AWS call that issues the password (SPEC §2)."""
+    """The AWS call that issues the password (docs/design.md, "Where passwords come from")."""
 
     GET_CLUSTER_CREDENTIALS = "redshift:GetClusterCredentials"
     GET_CLUSTER_CREDENTIALS_WITH_IAM = "redshift:GetClusterCredentialsWithIAM"
@@ -388,7 +388,7 @@ class CredentialRequest:
 
     @property
     def operation(self) -> Operation:
-        """SPEC §2: a database user → GetClusterCredentials; none → WithIAM or serverless."""
+        """A database user → GetClusterCredentials; none → WithIAM, or serverless GetCredentials."""
         if self.target.deployment is Deployment.SERVERLESS:
             return Operation.SERVERLESS_GET_CREDENTIALS
         if self.db_user is not None:

@@ -1,5 +1,5 @@
-"""Faults of SPEC §7: AWS outages in each refresh window, a throttling storm, a database
-restart under pools, a wall clock that jumps."""
+"""Faults of docs/design.md's "Bad input and faults": AWS outages in each refresh window,
+a throttling storm, a database restart under pools, a wall clock that jumps."""
 
 from __future__ import annotations
 

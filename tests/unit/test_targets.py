@@ -1,4 +1,5 @@
-"""Targets, names and modes: every rule of SPEC §7 rows 1-2, checked before any AWS call."""
+"""Targets, names and modes: every rule of docs/design.md's "Bad input and faults" (names,
+conflicts), checked before any AWS call."""
 
 from __future__ import annotations
 

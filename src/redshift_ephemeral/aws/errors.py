@@ -1,4 +1,5 @@
-"""Botocore exceptions as this library's errors: :func:`aws_error_from` (SPEC §7).
+"""Botocore exceptions as this library's errors: :func:`aws_error_from` (docs/design.md,
+"Bad input and faults").
 
 Each message names the cause and the fix. Throttling reaches here only once botocore's own
 retries are spent.

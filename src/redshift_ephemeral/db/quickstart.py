@@ -1,4 +1,4 @@
-"""The seed blog post's two functions, done right (SPEC §1).
+"""The seed blog post's two functions, done right (docs/design.md, "The seed's API").
 
 ``generate_redshift_credentials`` returns the seed's dict, but from the real AWS call
 (``redshift:GetClusterCredentials``), with the login user AWS returns (``IAM:<user>``), the

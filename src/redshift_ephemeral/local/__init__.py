@@ -1,6 +1,7 @@
-"""The local stack (SPEC §6): a Redshift endpoint that logs users in as Redshift does and
-refuses every expired password, a real PostgreSQL server behind it that only the stack can
-reach, and an AWS emulator that issues the passwords.
+"""The local stack (docs/design.md, "What the local stack emulates"): a Redshift endpoint
+that logs users in as Redshift does and refuses every expired password, a real PostgreSQL
+server behind it that only the stack can reach, and an AWS emulator that issues the
+passwords.
 
     from redshift_ephemeral.local import LocalStack
 

@@ -1,4 +1,5 @@
-"""Database roles and privileges as Redshift grants them (SPEC §6).
+"""Database roles and privileges as Redshift grants them (docs/design.md, "What the local
+stack emulates").
 
 Redshift keeps users and groups apart; PostgreSQL has only roles. So every role this stack
 manages carries its kind in PostgreSQL's own catalog, as the role's comment

@@ -1,4 +1,5 @@
-"""What every local stack holds, so docs and tests can name things (SPEC §6)."""
+"""What every local stack holds, so docs and tests can name things (docs/local-stack.md,
+"What it holds")."""
 
 from __future__ import annotations
 
