@@ -171,3 +171,23 @@ def test_credentials_by_custom_domain_name(redshift_local: LocalStack) -> None:
 def test_the_library_gets_credentials_through_a_custom_domain(redshift_local: LocalStack) -> None:
     credential = redshift_local.source(custom_domain=seed.CLUSTER_DOMAIN, db_user="alice").get()
     assert credential.user == "IAM:alice"
+
+
+def test_a_workgroup_lives_in_its_own_region_only(redshift_local: LocalStack) -> None:
+    """A client configured for another region must not be served the us-east-1 workgroup
+    (as the administrator, whom IAM lets through: what is tested is where it lives)."""
+    serverless = redshift_local.session(seed.ADMIN_USER).client(
+        "redshift-serverless", endpoint_url=redshift_local.endpoint_url, region_name="eu-west-1"
+    )
+    operations: list[Any] = [serverless.get_workgroup, serverless.get_credentials]
+    for operation in operations:
+        with raises(ClientError) as caught:
+            operation(workgroupName=seed.WORKGROUP)
+        assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert serverless.list_workgroups()["workgroups"] == []
+    home = redshift_local.session().client(
+        "redshift-serverless", endpoint_url=redshift_local.endpoint_url
+    )
+    assert home.get_workgroup(workgroupName=seed.WORKGROUP)["workgroup"]["workgroupName"] == (
+        seed.WORKGROUP
+    )

@@ -24,8 +24,9 @@ class RedshiftServerlessHandlers:
         self._logins = logins
         self._endpoint_host = endpoint_host
         self._endpoint_port = endpoint_port
-        self._workgroups: dict[str, dict[str, Any]] = {}
-        self._namespaces: dict[str, dict[str, Any]] = {}
+        # By (region, name): a workgroup exists in one region only, as in AWS.
+        self._workgroups: dict[tuple[str, str], dict[str, Any]] = {}
+        self._namespaces: dict[tuple[str, str], dict[str, Any]] = {}
         self._domains: dict[str, dict[str, Any]] = {}  # custom domain name -> association
         self._lock = threading.Lock()
 
@@ -64,12 +65,12 @@ class RedshiftServerlessHandlers:
             "endpoint": {"address": self._endpoint_host, "port": self._endpoint_port},
         }
         with self._lock:
-            if name in self._workgroups:
+            if (region, name) in self._workgroups:
                 raise AwsFault("ConflictException", f"Workgroup {name} already exists.")
-            self._workgroups[name] = workgroup
+            self._workgroups[(region, name)] = workgroup
             # CreateNamespace is not emulated: a workgroup brings its namespace along.
             self._namespaces.setdefault(
-                namespace,
+                (region, namespace),
                 {
                     "namespaceName": namespace,
                     "namespaceId": str(uuid.uuid4()),
@@ -87,19 +88,25 @@ class RedshiftServerlessHandlers:
         if not name:
             raise invalid_parameter(call.service, "workgroupName is required.")
         self._auth.authorize(call, call.action, self._workgroup_arn(call, name))
-        return {"workgroup": self._workgroup_named(name)}
+        return {"workgroup": self._workgroup_named(call, name)}
 
     def list_workgroups(self, call: Call, _: Knobs) -> dict[str, Any]:
         self._auth.authorize(call, call.action, "*")
         with self._lock:
-            return {"workgroups": list(self._workgroups.values())}
+            return {
+                "workgroups": [
+                    workgroup
+                    for (region, _), workgroup in self._workgroups.items()
+                    if region == call.region
+                ]
+            }
 
     def get_namespace(self, call: Call, _: Knobs) -> dict[str, Any]:
         name = call.params.get("namespaceName")
         if not name:
             raise invalid_parameter(call.service, "namespaceName is required.")
         with self._lock:
-            namespace = self._namespaces.get(name)
+            namespace = self._namespaces.get((call.region, name))
         arn = (namespace or {}).get(
             "namespaceArn", f"arn:aws:redshift-serverless:{call.region}:{ACCOUNT_ID}:namespace/*"
         )
@@ -115,7 +122,7 @@ class RedshiftServerlessHandlers:
         name = self._workgroup_name(call)
         context = {"redshift-serverless:DbName": database} if database is not None else {}
         self._auth.authorize(call, call.action, self._workgroup_arn(call, name), context)
-        self._workgroup_named(name)
+        self._workgroup_named(call, name)
         if database is not None:
             self._logins.require_database(service, database)
         login, password, expiration, next_refresh = self._logins.issue_to_caller(
@@ -137,7 +144,7 @@ class RedshiftServerlessHandlers:
                 call.service, "customDomainCertificateArn and workgroupName are required."
             )
         self._auth.authorize(call, call.action, self._workgroup_arn(call, name))
-        self._workgroup_named(name)
+        self._workgroup_named(call, name)
         association = {
             "customDomainName": domain,
             "customDomainCertificateArn": certificate,
@@ -187,14 +194,14 @@ class RedshiftServerlessHandlers:
         """The workgroup's ARN; for one that does not exist, an ARN naming it, so that a
         policy on ``workgroup/*`` lets the caller learn it is missing and others do not."""
         with self._lock:
-            workgroup = self._workgroups.get(name)
+            workgroup = self._workgroups.get((call.region, name))
         if workgroup is not None:
             return str(workgroup["workgroupArn"])
         return f"arn:aws:redshift-serverless:{call.region}:{ACCOUNT_ID}:workgroup/{name}"
 
-    def _workgroup_named(self, name: str) -> dict[str, Any]:
+    def _workgroup_named(self, call: Call, name: str) -> dict[str, Any]:
         with self._lock:
-            workgroup = self._workgroups.get(name)
+            workgroup = self._workgroups.get((call.region, name))
         if workgroup is None:
             raise AwsFault("ResourceNotFoundException", f"Workgroup {name} not found.")
         return workgroup
