@@ -184,6 +184,16 @@ def _private_home(_private_session_home: Path, monkeypatch: pytest.MonkeyPatch) 
 _leak_scan_verdict: list[tuple[bool, list[str]]] = []
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Iterator[None]:
+    """A failure's report quotes what the test saw (an error's text, a CLI's or a third-party
+    client's output): the leak scan reads it too."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.failed:
+        RECORD.output(f"failure report of {item.nodeid}", report.longreprtext)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     verdict = RECORD.verdict()
     _leak_scan_verdict.append(verdict)

@@ -122,9 +122,21 @@ _PEM_CERTIFICATE = re.compile(
 
 
 def _certificates(path: str | None) -> frozenset[bytes]:
-    """The certificates (DER) of a PEM file; empty if there is none or it cannot be read."""
+    """The certificates (DER) of a PEM file; empty if there is none or it cannot be read.
+    Parsed once per version of the file: the check runs at every redshift_connector connect,
+    and the system store holds well over a hundred certificates."""
     if path is None:
         return frozenset()
+    try:
+        info = os.stat(path)
+    except OSError:
+        return frozenset()
+    return _parsed_certificates(path, info.st_size, info.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_certificates(path: str, size: int, mtime_ns: int) -> frozenset[bytes]:
+    """``size`` and ``mtime_ns`` are the cache key: a rewritten file is parsed again."""
     try:
         text = Path(path).read_text(encoding="ascii", errors="replace")
     except OSError:

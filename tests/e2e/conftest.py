@@ -175,15 +175,6 @@ def _outputs_recorded(
         RECORD.issued(stack.issued_passwords())
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item) -> Iterator[None]:
-    """A failure's report quotes what the test saw (an error's text, a CLI's output)."""
-    outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
-    if report.failed:
-        RECORD.output(f"failure report of {item.nodeid}", report.longreprtext)
-
-
 def asked_for_password(args: list[str]) -> bool:
     """Output the user asked to contain the password: ``creds --format json|env|…``."""
     if not args or args[0] != "creds":

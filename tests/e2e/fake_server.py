@@ -25,7 +25,7 @@ AUTH_CLEARTEXT_PASSWORD = struct.pack("!cii", b"R", 8, 3)
 CLIENT_TIMEOUT = 5.0
 
 
-def _read_exactly(connection: socket.socket | ssl.SSLSocket, count: int) -> bytes:
+def read_exactly(connection: socket.socket | ssl.SSLSocket, count: int) -> bytes:
     data = b""
     while len(data) < count:
         chunk = connection.recv(count - len(data))
@@ -36,10 +36,10 @@ def _read_exactly(connection: socket.socket | ssl.SSLSocket, count: int) -> byte
 
 
 def _read_startup(connection: socket.socket | ssl.SSLSocket) -> bytes:
-    (length,) = struct.unpack("!i", _read_exactly(connection, 4))
+    (length,) = struct.unpack("!i", read_exactly(connection, 4))
     if not 8 <= length <= 10_000:
         raise ConnectionError("bad length")
-    return _read_exactly(connection, length - 4)
+    return read_exactly(connection, length - 4)
 
 
 class HostileServer:
@@ -115,9 +115,9 @@ class HostileServer:
                 message = _read_startup(connection)
             # A start-up message: ask for the password in clear text.
             connection.sendall(AUTH_CLEARTEXT_PASSWORD)
-            kind = _read_exactly(connection, 1)
-            (length,) = struct.unpack("!i", _read_exactly(connection, 4))
-            body = _read_exactly(connection, length - 4)
+            kind = read_exactly(connection, 1)
+            (length,) = struct.unpack("!i", read_exactly(connection, 4))
+            body = read_exactly(connection, length - 4)
             if kind == b"p":
                 with self._lock:
                     self.passwords.append(body.rstrip(b"\0"))

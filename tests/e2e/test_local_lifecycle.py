@@ -243,7 +243,7 @@ def plant_state(tmp_path: Path, info: dict[str, object], mode: int = 0o600) -> P
 def test_a_stale_state_file_with_a_reused_pid_is_never_signalled(
     tmp_path: Path, unrelated_process: subprocess.Popen[bytes]
 ) -> None:
-    from redshift_ephemeral.local.processes import start_time
+    from redshift_ephemeral._processes import start_time
 
     started = start_time(unrelated_process.pid)
     assert started is not None
@@ -269,7 +269,7 @@ def test_a_stale_state_file_with_a_reused_pid_is_never_signalled(
 def test_a_state_file_others_could_write_or_read_is_not_trusted(
     tmp_path: Path, unrelated_process: subprocess.Popen[bytes], mode: int
 ) -> None:
-    from redshift_ephemeral.local.processes import start_time
+    from redshift_ephemeral._processes import start_time
 
     # Even naming a live process exactly, a loose file is not believed.
     plant_state(

@@ -25,6 +25,7 @@ from redshift_ephemeral.db.connections import is_login_refused, open_driver_conn
 from redshift_ephemeral.local import LocalStack
 from redshift_ephemeral.local.postgres import ServerAccount
 from tests.e2e.conftest import wait_until_expired
+from tests.e2e.fake_server import read_exactly
 from tests.leak_scan import raises
 
 SSL_REQUEST = struct.pack("!ii", 8, 80877103)
@@ -40,19 +41,9 @@ def startup(user: str, database: str = "dev") -> bytes:
 
 
 def read_message(sock: socket.socket) -> tuple[bytes, bytes]:
-    header = _exactly(sock, 5)
+    header = read_exactly(sock, 5)
     (length,) = struct.unpack("!i", header[1:])
-    return header[:1], _exactly(sock, length - 4)
-
-
-def _exactly(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("closed")
-        data += chunk
-    return data
+    return header[:1], read_exactly(sock, length - 4)
 
 
 def error_fields(body: bytes) -> dict[str, str]:

@@ -145,15 +145,6 @@ def client(redshift_local: LocalStack, tmp_path: Path) -> Iterator[Client]:
     RECORD.issued(redshift_local.issued_passwords())
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item) -> Iterator[None]:
-    """A failure's report quotes what a client printed: it is scanned too."""
-    outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
-    if report.failed:
-        RECORD.output(f"report of {item.nodeid}", report.longreprtext)
-
-
 def assert_succeeded(result: subprocess.CompletedProcess[str]) -> None:
     """Exit 0, or a failure message with what the client said (its stdout too: a failed
     call has printed no password; the leak scan reads failure reports all the same)."""

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from redshift_ephemeral.local.processes import is_same_process, signal_exactly, start_time
+from redshift_ephemeral._processes import start_time
+from redshift_ephemeral.local.processes import is_same_process, signal_exactly
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs /proc")
 

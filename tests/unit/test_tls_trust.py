@@ -3,6 +3,8 @@ parameter, so a custom CA is accepted only when OpenSSL's default store already 
 
 from __future__ import annotations
 
+import os
+import ssl
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,20 @@ def test_a_file_without_a_certificate_is_never_trusted(
 def test_a_certifi_bundle_without_the_amazon_roots_says_to_upgrade_certifi() -> None:
     with pytest.raises(RuntimeError, match="pip install -U certifi"):
         amazon_roots_pem("# Some Other Root\n")
+
+
+def test_a_ca_that_leaves_the_store_is_refused_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca = tmp_path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(ca))
+    store = tmp_path / "store.pem"
+    system = Path(ssl.get_default_verify_paths().openssl_cafile).read_text()
+    store.write_text(system + ca.read_text())
+    monkeypatch.setenv("SSL_CERT_FILE", str(store))
+    check_redshift_connector_trust(str(ca))
+    check_redshift_connector_trust(str(ca))  # the parsed store is reused
+    store.write_text(system)  # the CA is removed; same path, new content
+    os.utime(store, ns=(1, 1))  # even with a clock that did not move forward
+    with pytest.raises(ConfigurationError, match="cannot be given a CA"):
+        check_redshift_connector_trust(str(ca))

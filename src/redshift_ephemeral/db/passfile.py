@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from .._private_files import private_directory, write_private
+from .._processes import start_time
 from ..credentials import Credential
 from ..source import CredentialSource
 from .options import libpq_environment
@@ -48,18 +49,9 @@ def passfile_directory(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def process_start_time(pid: int) -> str | None:
-    """When process ``pid`` started, in clock ticks since boot (field 22 of
-    ``/proc/<pid>/stat``), which tells a process from a later one given the same id; None
-    where ``/proc`` does not say (not Linux, or no such process)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return None
-    # The command name (field 2) is in parentheses and may itself hold spaces or ")".
-    fields_after_name = stat[stat.rfind(")") + 2 :].split()
-    start_field, first_after_name = 22, 3
-    index = start_field - first_after_name
-    return fields_after_name[index] if len(fields_after_name) > index else None
+    """``_processes.start_time`` as it appears in a passfile's name."""
+    started = start_time(pid)
+    return None if started is None else str(started)
 
 
 def _owner_alive(pid: int, start: str) -> bool:

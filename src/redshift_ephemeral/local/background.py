@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from .._private_files import PRIVATE_FILE_MODE, private_directory, read_private
-from .processes import is_same_process, signal_exactly, start_time, wait_gone
+from .._processes import start_time
+from .processes import is_same_process, signal_exactly, wait_gone
 
 
 def state_file() -> Path:

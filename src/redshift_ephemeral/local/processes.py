@@ -17,19 +17,8 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
-
-def start_time(pid: int) -> int | None:
-    """When ``pid`` started (clock ticks after boot); None without /proc or such a process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) is in parentheses and may hold spaces or ")": split after
-    # the last ")". Fields from 3 on follow; start time is field 22.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return int(fields[19])
+from .._processes import start_time
 
 
 def is_same_process(pid: int, started: int | None) -> bool:

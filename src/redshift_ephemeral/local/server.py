@@ -26,11 +26,11 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .._private_files import read_private, write_private
+from .._processes import start_time
 from .certificates import StackCertificates
 from .emulator import Emulator
 from .passwords import IssuedPasswords
 from .postgres import PostgresServer, die_with_parent
-from .processes import start_time
 from .redshift_endpoint import RedshiftEndpoint
 from .roles import Roles
 from .seed import ADMIN_USER, REGION, seed_aws, seed_database
