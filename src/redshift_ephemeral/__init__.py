@@ -14,6 +14,7 @@ _EXPORTS = {
     "AwsIdentity": "aws.identity",
     "RoleToAssume": "aws.identity",
     "CredentialCache": "cache",
+    "CredentialStore": "cache",
     "RefreshPolicy": "cache",
     "OPTIONS": "config",
     "Option": "config",
@@ -37,6 +38,7 @@ _EXPORTS = {
     "run_query": "db.query",
     "connect_to_redshift": "db.quickstart",
     "generate_redshift_credentials": "db.quickstart",
+    "FileStore": "file_store",
     "CheckResult": "doctor",
     "run_checks": "doctor",
     "AccessDeniedError": "errors",
@@ -72,9 +74,11 @@ __all__ = [
     "CredentialCache",
     "CredentialRequest",
     "CredentialSource",
+    "CredentialStore",
     "DatabaseConnectionError",
     "Deployment",
     "Driver",
+    "FileStore",
     "IamPolicy",
     "Operation",
     "Option",
@@ -130,7 +134,7 @@ if TYPE_CHECKING:
     __version__: str
 
     from .aws.identity import AwsIdentity, RoleToAssume
-    from .cache import CredentialCache, RefreshPolicy
+    from .cache import CredentialCache, CredentialStore, RefreshPolicy
     from .config import OPTIONS, Option, OptionKind, SeedOptions, SourceOptions, configured_targets
     from .credentials import Credential
     from .db.connections import connect, connect_async, is_login_refused
@@ -152,6 +156,7 @@ if TYPE_CHECKING:
         TargetNotFoundError,
         ThrottledError,
     )
+    from .file_store import FileStore
     from .source import CredentialSource, IamPolicy
     from .targets import CredentialRequest, Deployment, Operation, Target, parse_redshift_hostname
     from .tls import TlsSettings, amazon_trust_bundle

@@ -17,7 +17,15 @@ expired are dropped, a sweep at a time, as new keys arrive.
 Deadlines are kept on a monotonic clock measured from the moment the request was sent, so a
 jump of the wall clock neither serves an expired password nor causes a refresh loop.
 
-This module knows a clock and a fetch function. It knows nothing about AWS or drivers.
+With a ``store`` (``file_store.FileStore``), processes share what they fetch: a key the
+process does not hold (or holds past its advisory point) is first looked up in the store, and
+a refresh runs under the store's per-key lock, which is taken before the fetch and re-checked
+under it - N processes cold on one key make one call. Store entries carry wall-clock times;
+a reader rebuilds its schedule on its own monotonic clock, taking a skew margin off, and
+never adopts an entry past its mandatory point.
+
+This module knows clocks, a fetch function and a store interface. It knows nothing about AWS,
+files or drivers.
 """
 
 from __future__ import annotations
@@ -30,13 +38,14 @@ import time
 import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .credentials import Credential
 from .errors import CredentialExpiredOnArrivalError, RedshiftEphemeralError
 
 if TYPE_CHECKING:
     import asyncio
+    from contextlib import AbstractContextManager
 
 logger = logging.getLogger(__name__)
 
@@ -86,13 +95,16 @@ class CacheKey:
     """A cache key whose hash is computed once: the hot path looks it up on every connect.
 
     ``label`` names the key in log lines (``alice@demo-cluster (us-east-1)``); it takes no
-    part in equality, and the parts themselves (hundreds of characters) are never logged."""
+    part in equality, and the parts themselves (hundreds of characters) are never logged.
+    ``shared`` is the key as text, the same in every process (no object identities), for a
+    shared store; a key without it stays in this process's memory."""
 
-    __slots__ = ("_hash", "label", "parts")
+    __slots__ = ("_hash", "label", "parts", "shared")
 
-    def __init__(self, *parts: Hashable, label: str):
+    def __init__(self, *parts: Hashable, label: str, shared: str | None = None):
         self.parts = parts
         self.label = label
+        self.shared = shared
         self._hash = hash(parts)
 
     def __hash__(self) -> int:
@@ -110,6 +122,41 @@ class CacheKey:
 def _label(key: Hashable) -> str:
     """How log lines name a key: a ``CacheKey``'s label; any other key, a bounded repr."""
     return key.label if isinstance(key, CacheKey) else reprlib.repr(key)
+
+
+@dataclass(frozen=True)
+class StoredCredential:
+    """A store's entry: the credential, when (wall clock, ``time.time()``) it was requested,
+    and the key's label for listings."""
+
+    credential: Credential
+    requested_at: float
+    label: str = ""
+
+
+class CredentialStore(Protocol):
+    """Where credentials are shared beyond one process (``file_store.FileStore``). Its
+    methods never raise for an unusable store: it then holds nothing."""
+
+    wall_clock: Callable[[], float]
+
+    def load(self, key: str) -> StoredCredential | None: ...
+
+    def save(self, key: str, label: str, credential: Credential, requested_at: float) -> None: ...
+
+    def discard(self, key: str, credential: Credential | None = None) -> None: ...
+
+    def locked(self, key: str, *, wait: bool) -> AbstractContextManager[bool]: ...
+
+    def load_endpoint(self, key: str) -> tuple[str, int, str] | None: ...
+
+    def save_endpoint(self, key: str, host: str, port: int, database: str) -> None: ...
+
+
+SKEW_MARGIN_SECONDS = 2.0
+"""Taken off the remaining life of an entry read from a store (at most 5 % of its lifetime),
+for clock adjustments between the writer and the reader."""
+_SKEW_MARGIN_FRACTION = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,9 +185,16 @@ class _Slot:
 class CredentialCache:
     """Credentials by key (a hashable value holding no secret)."""
 
-    def __init__(self, *, clock: Clock = time.monotonic, policy: RefreshPolicy | None = None):
+    def __init__(
+        self,
+        *,
+        clock: Clock = time.monotonic,
+        policy: RefreshPolicy | None = None,
+        store: CredentialStore | None = None,
+    ):
         self._clock = clock
         self._policy = policy or RefreshPolicy()
+        self.store = store
         self._slots: dict[Hashable, _Slot] = {}
         self._slots_lock = threading.Lock()
         self._sweep_at = _SWEEP_MIN_KEYS
@@ -164,9 +218,13 @@ class CredentialCache:
         return None
 
     def peek(self, key: Hashable) -> Credential | None:
-        """The cached credential if it has not expired, without fetching."""
+        """The cached credential if it has not expired, without fetching (the store's, when
+        this process holds none)."""
         slot = self._slots.get(key)
-        if slot is None or (entry := slot.entry) is None:
+        entry = slot.entry if slot is not None else None
+        if entry is None and (shared := self._shared(key)) is not None:
+            entry = self._entry_from_store(shared)
+        if entry is None:
             return None
         return entry.credential if self._clock() < entry.schedule.expires_at else None
 
@@ -175,15 +233,17 @@ class CredentialCache:
         only if it is still the cached one, so a refusal of an old password does not throw
         away a newer one another thread just fetched."""
         slot = self._slots.get(key)
-        if slot is None:
-            return
-        with slot.lock:
-            entry = slot.entry
-            if entry is not None and (credential is None or entry.credential is credential):
-                slot.entry = None
-                logger.info("credential for %s invalidated", _label(key))
+        if slot is not None:
+            with slot.lock:
+                entry = slot.entry
+                if entry is not None and (credential is None or entry.credential is credential):
+                    slot.entry = None
+                    logger.info("credential for %s invalidated", _label(key))
+        if self.store is not None and (shared := self._shared(key)) is not None:
+            self.store.discard(shared, credential)
 
     def clear(self) -> None:
+        """Forget every credential this process holds (a store keeps its entries)."""
         with self._slots_lock:
             self._slots.clear()
 
@@ -236,9 +296,64 @@ class CredentialCache:
         now = self._clock()
         if entry is not None and now < entry.schedule.advisory_at:
             return entry.credential
+        shared = self._shared(key)
+        if shared is not None:
+            entry = self._adopt(slot, shared) or entry
+            now = self._clock()
+            if entry is not None and now < entry.schedule.advisory_at:
+                return entry.credential
         if entry is not None and now < entry.schedule.mandatory_at:
             return self._refresh_advisory(key, slot, entry, fetch, now)
         return self._refresh_mandatory(key, slot, fetch)
+
+    # -- the shared store --------------------------------------------------------------------
+
+    def _shared(self, key: Hashable) -> str | None:
+        """The key's text for the store; None when there is no store or the key has none."""
+        if self.store is None or not isinstance(key, CacheKey):
+            return None
+        return key.shared
+
+    def _entry_from_store(self, shared: str) -> _Entry | None:
+        """The store's entry on this process's clock; None if absent or past its mandatory
+        point. The wall-clock age is taken on the reader's clock plus a skew margin, and an
+        entry requested "in the future" (the clock went back) cannot be aged, so it is not
+        trusted."""
+        assert self.store is not None
+        stored = self.store.load(shared)
+        if stored is None:
+            return None
+        now, wall_now = self._clock(), self.store.wall_clock()
+        credential = stored.credential
+        lifetime = credential.lifetime_seconds
+        margin = min(SKEW_MARGIN_SECONDS, lifetime * _SKEW_MARGIN_FRACTION)
+        age = wall_now - stored.requested_at
+        if lifetime <= 0 or age < -margin:
+            return None
+        requested_at = now - max(age, 0.0) - margin
+        entry = _Entry(credential, Schedule.for_credential(credential, requested_at, self._policy))
+        return entry if now < entry.schedule.mandatory_at else None
+
+    def _adopt(self, slot: _Slot, shared: str) -> _Entry | None:
+        """Publish the store's entry if it outlives the one this process holds. Skipped while
+        another thread of ours holds the slot (it is fetching, and will look itself)."""
+        if not slot.lock.acquire(blocking=False):
+            return None
+        try:
+            return self._adopt_locked(slot, shared)
+        finally:
+            slot.lock.release()
+
+    def _adopt_locked(self, slot: _Slot, shared: str) -> _Entry | None:
+        entry = self._entry_from_store(shared)
+        if entry is None:
+            return None
+        current = slot.entry
+        if current is not None and current.schedule.expires_at >= entry.schedule.expires_at:
+            return None
+        slot.entry = entry
+        slot.retry_after = 0.0
+        return entry
 
     def _refresh_advisory(
         self,
@@ -256,7 +371,8 @@ class CredentialCache:
             if entry is not None and entry.credential is not current:
                 return entry.credential  # refreshed while we were arriving
             try:
-                return self._fetch_into(key, slot, fetch)
+                fetched = self._fetch_shared(key, slot, fetch, mandatory=False)
+                return current if fetched is None else fetched
             except Exception as error:
                 failed_at = self._clock()
                 if failed_at >= schedule.mandatory_at:
@@ -287,7 +403,45 @@ class CredentialCache:
                 # sending AWS one more call per waiting thread. Each waiter raises its own
                 # copy (a shared instance would collect every thread's traceback).
                 raise _copy_for_waiter(error) from error
+            credential = self._fetch_shared(key, slot, fetch, mandatory=True)
+            assert credential is not None
+            return credential
+
+    def _fetch_shared(
+        self, key: Hashable, slot: _Slot, fetch: Fetch, *, mandatory: bool
+    ) -> Credential | None:
+        """Under ``slot.lock``: fetch, or, with a store, take the key's cross-process lock
+        first and use what another process fetched meanwhile. None (advisory only): another
+        process is refreshing it right now; keep the current credential."""
+        shared = self._shared(key)
+        if shared is None:
             return self._fetch_into(key, slot, fetch)
+        assert self.store is not None
+        store = self.store
+        with store.locked(shared, wait=mandatory) as held:
+            if not held and not mandatory:
+                return None
+            previous = slot.entry
+            entry = self._entry_from_store(shared)
+            if entry is not None and (
+                previous is None or entry.schedule.expires_at > previous.schedule.expires_at
+            ):
+                slot.entry, slot.retry_after = entry, 0.0
+                if self._clock() < entry.schedule.advisory_at or mandatory:
+                    logger.debug("credential for %s taken from the shared store", _label(key))
+                    return entry.credential
+            requested_at = store.wall_clock()
+            credential = self._fetch_into(key, slot, fetch)
+            try:
+                store.save(shared, _label(key), credential, requested_at)
+            except Exception as error:  # a store never costs the caller a credential
+                logger.warning(
+                    "could not share the credential for %s (%s: %s)",
+                    _label(key),
+                    type(error).__name__,
+                    error,
+                )
+            return credential
 
     def _fetch_into(self, key: Hashable, slot: _Slot, fetch: Fetch) -> Credential:
         """Fetch under ``slot.lock`` and publish the result."""

@@ -158,6 +158,12 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "sslrootcert", OptionKind.TEXT, "CA bundle to trust (default: Amazon's roots from certifi)"
     ),
+    Option(
+        "shared_cache",
+        OptionKind.SWITCH,
+        "share credentials with your other processes through the file cache (the command "
+        "line's default; the library's is off)",
+    ),
 )
 OPTION_BY_KEYWORD = {option.keyword: option for option in OPTIONS}
 
@@ -201,6 +207,7 @@ class SeedOptions(TypedDict, total=False):
     max_attempts: int
     sts_cache_dir: str | None
     cache: CredentialCache | None
+    shared_cache: bool
 
 
 class SourceOptions(SeedOptions, total=False):
@@ -412,15 +419,18 @@ def resolve(
     *,
     target: str | None = None,
     environ: Mapping[str, str],
+    defaults: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for ``CredentialSource.from_options``: explicit values > environment
-    > the named target's table, each value checked by its option's rule. Keywords that are
-    not ``OPTIONS`` (a boto3 session, a cache...) pass through as they are."""
+    > the named target's table > ``defaults``, each value checked by its option's rule.
+    Keywords that are not ``OPTIONS`` (a boto3 session, a cache...) pass through as they
+    are."""
     table = load_target(target, environ) if target is not None else {}
     layers = [
         explicit_layer(explicit),
         environment_layer(environ),
         config_layer(table, target or ""),
+        explicit_layer(defaults or {}),
     ]
     naming = next((layer for layer in layers if _names_target(layer)), {})
     resolved: dict[str, Any] = {

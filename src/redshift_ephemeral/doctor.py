@@ -12,13 +12,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .aws.issuers import Endpoint, issuer_for
+from .aws.issuers import issuer_for
 from .aws.policy import uses_discovery
 from .credentials import Credential
 from .db.connections import connect
 from .db.drivers import Driver, default_driver
 from .errors import AccessDeniedError, DatabaseConnectionError, RedshiftEphemeralError
+from .file_store import FileStore
 from .source import CredentialSource
+from .targets import Endpoint
 from .tls import VERIFYING_MODES, redshift_connector_trust
 
 MAX_CLOCK_SKEW_SECONDS = 60.0
@@ -99,9 +101,11 @@ class _Diagnosis:
         return CheckResult("endpoint", True, f"{self.endpoint.host}:{self.endpoint.port} {how}")
 
     def permission(self) -> CheckResult:
-        """A real credential call: it issues a password."""
+        """A real credential call, even when a cache holds one: it issues a password (and
+        caches it in place of the one held)."""
         action = self.source.request.operation.action
         try:
+            self.source.invalidate()
             self.credential = self.source.get()
         except AccessDeniedError as error:
             return _failure(
@@ -114,6 +118,27 @@ class _Diagnosis:
         return CheckResult(
             "permission", True, f"{action} allowed; login user {self.credential.user}"
         )
+
+    def shared_cache(self) -> CheckResult:
+        """Whether credentials are shared with this user's other processes, and where."""
+        store = self.source.cache.store
+        if store is None:
+            return CheckResult("shared cache", True, "off: credentials stay in each process")
+        problem = store.problem() if isinstance(store, FileStore) else None
+        if problem is not None:
+            return CheckResult(
+                "shared cache",
+                True,
+                f"unusable, so each process asks AWS itself: {problem}",
+            )
+        where = getattr(store, "credentials_directory", store)
+        cached = self.source.cache.peek(self.source.key)
+        held = (
+            f"this target's password expires in {cached.seconds_left(self.now()):.0f} s"
+            if cached is not None
+            else "nothing cached for this target"
+        )
+        return CheckResult("shared cache", True, f"on, {where}: {held}")
 
     def dns(self) -> CheckResult:
         assert self.endpoint is not None
@@ -203,6 +228,7 @@ def run_checks(
         ("AWS identity", diagnosis.aws_identity, ()),
         ("endpoint", diagnosis.endpoint_discovery, ("AWS identity",)),
         ("permission", diagnosis.permission, ("endpoint",)),
+        ("shared cache", diagnosis.shared_cache, ()),
         ("DNS", diagnosis.dns, ("endpoint",)),
         ("TCP", diagnosis.tcp, ("DNS",)),
         ("TLS", diagnosis.tls, ("TCP",)),

@@ -6,18 +6,28 @@ only when a refresh is due. Everything it needs is built once and reused.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack, cast
 
 from .aws.identity import AwsIdentity, RoleToAssume
 from .cache import CacheKey, CredentialCache, default_cache
 from .config import SourceOptions
 from .credentials import Credential
 from .errors import ConfigurationError
-from .targets import DEFAULT_DURATION_SECONDS, CredentialRequest, Deployment, Target
+from .targets import (
+    DEFAULT_DURATION_SECONDS,
+    CredentialRequest,
+    Deployment,
+    Endpoint,
+    Target,
+)
 from .tls import DEFAULT_SSLMODE, TlsSettings
+
+if TYPE_CHECKING:
+    from .aws.issuers import AwsIssuer
 
 Issuer = Callable[[CredentialRequest], Credential]
 
@@ -45,8 +55,20 @@ class CredentialSource:
         self.tls = tls or TlsSettings()
         self._cache = cache or default_cache
         self._issuer = issuer
-        # The cache key: what decides the password, and nothing secret.
-        self.key = CacheKey(self.identity, request, self.tls, label=_label(request, self.identity))
+        self._aws_issuer: AwsIssuer | None = None
+        # The cache key: what decides the password, and nothing secret. As text too, for a
+        # store shared with other processes.
+        shared = (
+            _shared_key(request, self.identity, self.tls, os.environ)
+            if self._cache.store is not None
+            else None
+        )
+        self._endpoint_key = (
+            _endpoint_key(shared) if shared is not None and request.target.host is None else None
+        )
+        self.key = CacheKey(
+            self.identity, request, self.tls, label=_label(request, self.identity), shared=shared
+        )
 
     @classmethod
     def from_options(cls, **options: Unpack[SourceOptions]) -> CredentialSource:
@@ -54,7 +76,15 @@ class CredentialSource:
         in ``config.PROGRAM_ONLY_OPTIONS``); every value is validated before any AWS call.
 
         ``role_arn`` may be a list: a chain of roles, assumed in order (cross-account). The
-        external id, session name and MFA serial apply to the last (or only) role."""
+        external id, session name and MFA serial apply to the last (or only) role.
+        ``shared_cache=True`` shares credentials with every process of this user through the
+        file store (``FileStore``); by default they stay in this process."""
+        request, identity, tls = cls._parts(options)
+        return cls(request, identity, tls, cache=_cache_from(options, os.environ))
+
+    @staticmethod
+    def _parts(options: SourceOptions) -> tuple[CredentialRequest, AwsIdentity, TlsSettings]:
+        """The request, AWS identity and TLS settings ``options`` describe, all validated."""
         unknown = sorted(set(options) - SourceOptions.__optional_keys__)
         if unknown:  # what an explicit signature would refuse, for callers mypy does not check
             raise TypeError(
@@ -107,19 +137,24 @@ class CredentialSource:
             sts_cache_dir=options.get("sts_cache_dir"),
         )
         tls = TlsSettings(options.get("sslmode", DEFAULT_SSLMODE), options.get("sslrootcert"))
-        return cls(request, identity, tls, cache=options.get("cache"))
+        return request, identity, tls
 
     @classmethod
     def from_config(
-        cls, *, environ: Mapping[str, str] | None = None, **overrides: Unpack[SourceOptions]
+        cls,
+        *,
+        environ: Mapping[str, str] | None = None,
+        defaults: Mapping[str, Any] | None = None,
+        **overrides: Unpack[SourceOptions],
     ) -> CredentialSource:
         """A source as the command line builds one: ``overrides`` (like flags) >
         ``REDSHIFT_EPHEMERAL_<NAME>`` variables > nothing. So after
         ``eval "$(redshift-ephemeral local env)"``, ``from_config(db_user="alice")`` is
         ``redshift-ephemeral creds --db-user alice``. An override of None counts as not given.
         A role is assumed with the AWS CLI's STS cache unless ``sts_cache_dir`` says
-        otherwise. ``environ`` defaults to ``os.environ``."""
-        return cls._configured(None, environ, overrides)
+        otherwise. ``environ`` defaults to ``os.environ``; ``defaults`` are values for options
+        no layer gives (the CLI's ``{"shared_cache": True}``)."""
+        return cls._configured(None, environ, overrides, defaults)
 
     @classmethod
     def from_target(
@@ -128,21 +163,34 @@ class CredentialSource:
         /,
         *,
         environ: Mapping[str, str] | None = None,
+        defaults: Mapping[str, Any] | None = None,
         **overrides: Unpack[SourceOptions],
     ) -> CredentialSource:
         """The named target ``[targets.<name>]`` of
         ``$XDG_CONFIG_HOME/redshift-ephemeral/config.toml``, with ``from_config``'s
-        precedence: ``overrides`` > environment > the target's table."""
-        return cls._configured(name, environ, overrides)
+        precedence: ``overrides`` > environment > the target's table > ``defaults``."""
+        return cls._configured(name, environ, overrides, defaults)
 
     @classmethod
     def _configured(
-        cls, target: str | None, environ: Mapping[str, str] | None, overrides: SourceOptions
+        cls,
+        target: str | None,
+        environ: Mapping[str, str] | None,
+        overrides: SourceOptions,
+        defaults: Mapping[str, Any] | None,
     ) -> CredentialSource:
         from .config import resolve
 
         environ = os.environ if environ is None else environ
-        return cls.from_options(**resolve(overrides, target=target, environ=environ))
+        resolved = resolve(overrides, target=target, environ=environ, defaults=defaults or {})
+        options = cast(SourceOptions, resolved)
+        request, identity, tls = cls._parts(options)
+        return cls(request, identity, tls, cache=_cache_from(options, environ))
+
+    @property
+    def cache(self) -> CredentialCache:
+        """The cache this source's credentials live in."""
+        return self._cache
 
     def __repr__(self) -> str:
         return f"CredentialSource({self.request!r}, sslmode={self.tls.sslmode!r})"
@@ -200,14 +248,31 @@ class CredentialSource:
         return IamPolicy(document, account_known=inputs.account is not None)
 
     def _fetch(self) -> Credential:
-        issue = self._issuer
-        if issue is None:
-            from .aws.issuers import issuer_for  # AWS clients are built on the first fetch only
+        if self._issuer is not None:
+            credential = self._issuer(self.request)
+        else:
+            aws = self._aws_issuer
+            if aws is None:
+                from .aws.issuers import issuer_for  # AWS clients are built on the first fetch
 
-            # Held here: the registry holds issuers weakly, for as long as a source uses one.
-            issue = self._issuer = issuer_for(self.identity).issue
-        credential = issue(self.request)
+                # Held here: the registry holds issuers weakly, for as long as a source uses one.
+                aws = self._aws_issuer = issuer_for(self.identity)
+            credential = aws.issue(self.request, endpoint=self._shared_endpoint(aws))
         return credential.with_tls(self.tls.sslmode, self.tls.root_certificate())
+
+    def _shared_endpoint(self, aws: AwsIssuer) -> Endpoint | None:
+        """With a shared store, for a target found by DescribeClusters / GetWorkgroup: the
+        endpoint another process discovered, or the one discovered here, shared. None
+        otherwise (the issuer finds it itself)."""
+        store, key = self._cache.store, self._endpoint_key
+        if store is None or key is None or self.request.target.custom_domain is not None:
+            return None
+        shared = store.load_endpoint(key)
+        if shared is not None:
+            return Endpoint(*shared)
+        endpoint = aws.endpoint(self.request.target)
+        store.save_endpoint(key, endpoint.host, endpoint.port, endpoint.default_database)
+        return endpoint
 
 
 def _label(request: CredentialRequest, identity: AwsIdentity) -> str:
@@ -223,6 +288,97 @@ def _label(request: CredentialRequest, identity: AwsIdentity) -> str:
         where = target.name
     region = target.region or identity.region
     return f"{user}@{where} ({region})" if region else f"{user}@{where}"
+
+
+def _cache_from(options: SourceOptions, environ: Mapping[str, str]) -> CredentialCache | None:
+    """The cache ``options`` ask for: theirs, the shared one, or None (the process's)."""
+    cache = options.get("cache")
+    if not options.get("shared_cache", False):
+        return cache
+    if cache is not None:
+        raise ConfigurationError(
+            "Give either cache or shared_cache, not both: shared_cache=True is the process's "
+            "cache backed by the shared file store."
+        )
+    from .file_store import shared_cache
+
+    return shared_cache(environ)
+
+
+# The AWS CLI's and boto3's variables that choose the AWS identity (never a secret key or a
+# token: only where they come from, and the access key id).
+_IDENTITY_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "HOME",
+)
+
+
+def _shared_key(
+    request: CredentialRequest,
+    identity: AwsIdentity,
+    tls: TlsSettings,
+    environ: Mapping[str, str],
+) -> str | None:
+    """The cache key as text, equal in every process that would get the same password as
+    the same AWS identity: the request, the TLS settings, and the identity as far as it can be
+    told without asking AWS (profile, roles, endpoint, the variables boto3 reads, a given
+    session's profile and access key id). None if a given session has no credentials yet."""
+    aws: dict[str, Any] = {
+        "profile": identity.profile,
+        "region": identity.region,
+        "endpoint_url": identity.endpoint_url,
+        "roles": [
+            [role.arn, role.external_id, role.session_name, role.mfa_serial]
+            for role in identity.roles
+        ],
+        "environment": {name: environ.get(name) for name in _IDENTITY_VARIABLES},
+    }
+    if identity.session is not None:
+        credentials = identity.session.get_credentials()
+        if credentials is None:
+            return None
+        aws["session"] = [identity.session.profile_name, credentials.access_key]
+    target = request.target
+    document = {
+        "target": [
+            target.deployment.value,
+            target.name,
+            target.custom_domain,
+            target.host,
+            target.port,
+            target.region,
+        ],
+        "login": [
+            request.db_user,
+            request.db_name,
+            list(request.db_groups),
+            request.auto_create,
+            request.duration_seconds,
+        ],
+        "tls": [tls.sslmode, tls.sslrootcert],
+        "aws": aws,
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def _endpoint_key(shared: str) -> str:
+    """The part of a shared key that decides a discovered endpoint: target and AWS identity."""
+    document = json.loads(shared)
+    return json.dumps(
+        {"target": document["target"], "aws": document["aws"]},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
 
 
 def source_from(source: CredentialSource | None, options: SourceOptions) -> CredentialSource:

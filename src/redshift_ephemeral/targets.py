@@ -212,6 +212,15 @@ class Operation(Enum):
 
 
 @dataclass(frozen=True)
+class Endpoint:
+    """Where a target answers, and its default database (DescribeClusters / GetWorkgroup)."""
+
+    host: str
+    port: int
+    default_database: str
+
+
+@dataclass(frozen=True)
 class ParsedHostname:
     deployment: Deployment
     name: str

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy
 
 from redshift_ephemeral import AwsError, CredentialCache, CredentialSource, ThrottledError
-from redshift_ephemeral.aws.identity import AwsClients
+from redshift_ephemeral.aws.clients import AwsClients
 from redshift_ephemeral.aws.issuers import AwsIssuer
 from redshift_ephemeral.db.pools import connection_pool, create_engine
 from redshift_ephemeral.local import LocalStack

@@ -36,12 +36,15 @@ def test_a_failed_check_skips_every_check_that_needs_it(monkeypatch: pytest.Monk
         "AWS identity",
         "endpoint",
         "permission",
+        "shared cache",
         "DNS",
         "TCP",
         "TLS",
         "login",
         "clock",
     ]
+    assert results["shared cache"].ok is True
+    assert results["shared cache"].detail == "off: credentials stay in each process"
     identity = results["AWS identity"]
     assert identity.ok is False
     assert "No AWS credentials" in identity.detail

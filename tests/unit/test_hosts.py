@@ -14,7 +14,7 @@ import pytest
 from botocore.stub import Stubber
 
 from redshift_ephemeral import AwsIdentity, ConfigurationError, CredentialRequest, Target
-from redshift_ephemeral.aws.identity import AwsClients
+from redshift_ephemeral.aws.clients import AwsClients
 from redshift_ephemeral.aws.issuers import AwsIssuer
 from redshift_ephemeral.errors import AwsError
 from redshift_ephemeral.targets import validate_host

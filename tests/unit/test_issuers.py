@@ -25,7 +25,7 @@ from redshift_ephemeral import (
     ThrottledError,
 )
 from redshift_ephemeral.aws import issuers
-from redshift_ephemeral.aws.identity import AwsClients
+from redshift_ephemeral.aws.clients import AwsClients
 from redshift_ephemeral.aws.issuers import AwsIssuer, issuer_for
 from redshift_ephemeral.targets import Operation
 from tests.conftest import make_credential
@@ -526,7 +526,7 @@ def test_sources_of_one_identity_share_one_issuer_even_one_after_another(
 ) -> None:
     """The seed's functions and connect(cluster_id=...) build a source per call: the next
     call must find the session, clients and endpoint cache the last one built."""
-    monkeypatch.setattr(AwsIssuer, "issue", lambda self, request: make_credential())
+    monkeypatch.setattr(AwsIssuer, "issue", lambda self, request, endpoint=None: make_credential())
     identity = AwsIdentity(region=REGION)
     request = CredentialRequest(Target.cluster("demo-cluster"), db_user="alice")
     built = []
@@ -542,7 +542,7 @@ def test_sources_of_one_identity_share_one_issuer_even_one_after_another(
 def test_the_issuers_kept_for_unused_identities_are_bounded(
     aws_sandbox: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(AwsIssuer, "issue", lambda self, request: make_credential())
+    monkeypatch.setattr(AwsIssuer, "issue", lambda self, request, endpoint=None: make_credential())
     request = CredentialRequest(Target.cluster("demo-cluster"), db_user="alice")
     held = CredentialSource(request, AwsIdentity(region=REGION, profile="held"))
     held.get()

@@ -34,7 +34,7 @@ from redshift_ephemeral import (
     run_query,
 )
 from redshift_ephemeral.aws import issuers
-from redshift_ephemeral.aws.identity import AwsClients
+from redshift_ephemeral.aws.clients import AwsClients
 from redshift_ephemeral.aws.issuers import AwsIssuer
 from redshift_ephemeral.cli.main import exit_code_for
 from redshift_ephemeral.db import query

@@ -23,13 +23,15 @@ from ..targets import (
     DEFAULT_PORT,
     CredentialRequest,
     Deployment,
+    Endpoint,
     Operation,
     Target,
     validate_host,
     validate_port,
 )
+from .clients import AwsClients
 from .errors import aws_error_from
-from .identity import AwsClients, AwsIdentity
+from .identity import AwsIdentity
 from .policy import DEFAULT_DATABASE, credential_resources, uses_discovery
 from .redaction import install as install_log_redaction
 
@@ -55,13 +57,6 @@ class PolicyInputs:
     request: CredentialRequest  # with the database filled in when it could be found
     region: str | None
     account: str | None
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    host: str
-    port: int
-    default_database: str
 
 
 def _server_time(response: dict[str, Any]) -> datetime | None:
@@ -127,9 +122,11 @@ class AwsIssuer:
     def clients(self) -> AwsClients:
         return self._clients
 
-    def issue(self, request: CredentialRequest) -> Credential:
-        """Call AWS for a new password for ``request``."""
-        endpoint = self.endpoint(request.target)
+    def issue(self, request: CredentialRequest, *, endpoint: Endpoint | None = None) -> Credential:
+        """Call AWS for a new password for ``request``, at ``endpoint`` when the caller knows
+        it (from a shared store), else the one ``endpoint()`` finds."""
+        if endpoint is None:
+            endpoint = self.endpoint(request.target)
         operation = request.operation
         requested_at = self._wall_clock()
         try:

@@ -21,6 +21,7 @@ COMMANDS = {
     "query": ("query", "run one SQL statement and print the result"),
     "doctor": ("doctor", "check identity, permission, network, TLS, login and clock"),
     "policy": ("policy", "print the least-privilege IAM policy for the target"),
+    "cache": ("cache", "list or clear the credentials shared between your commands"),
     "demo": ("demo", "run the whole flow end to end on the local stack"),
     "local": ("local", "start, stop or inspect the local stack in the background"),
     "completion": ("completion", "print a shell completion script (bash or zsh)"),

@@ -18,6 +18,10 @@ PRECEDENCE_HELP = (
 )
 
 
+ON_BY_DEFAULT = {"shared_cache": True}
+"""Options the command line turns on unless a flag, variable or config key turns them off."""
+
+
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     from .. import OPTIONS, OptionKind
 
@@ -29,7 +33,10 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         # default None: a flag not given is absent, so the environment or the config decides.
         common: dict[str, Any] = {"dest": option.keyword, "default": None, "help": option.help}
         if option.kind is OptionKind.SWITCH:
-            group.add_argument(option.flag, action="store_true", **common)
+            if option.keyword in ON_BY_DEFAULT:  # --shared-cache / --no-shared-cache
+                group.add_argument(option.flag, action=argparse.BooleanOptionalAction, **common)
+            else:
+                group.add_argument(option.flag, action="store_true", **common)
             continue
         common["metavar"] = option.name.upper()
         if option.kind is OptionKind.NAMES:
@@ -45,5 +52,7 @@ def source_from_arguments(args: argparse.Namespace, environ: Mapping[str, str]) 
 
     flags: dict[str, Any] = {option.keyword: getattr(args, option.keyword) for option in OPTIONS}
     if getattr(args, "target", None):
-        return CredentialSource.from_target(args.target, environ=environ, **flags)
-    return CredentialSource.from_config(environ=environ, **flags)
+        return CredentialSource.from_target(
+            args.target, environ=environ, defaults=ON_BY_DEFAULT, **flags
+        )
+    return CredentialSource.from_config(environ=environ, defaults=ON_BY_DEFAULT, **flags)
