@@ -95,14 +95,17 @@ def aws_sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPa
 @pytest.fixture(autouse=True)
 def _fresh_process_state() -> Iterator[None]:
     """Each test starts as a new process would: empty credential cache, no AWS clients."""
+    from redshift_ephemeral import file_store
     from redshift_ephemeral.aws import issuers
     from redshift_ephemeral.cache import default_cache
 
     default_cache.clear()
     issuers.forget_all()
+    file_store.forget_shared_caches()
     yield
     default_cache.clear()
     issuers.forget_all()
+    file_store.forget_shared_caches()
 
 
 # -- every test in a private home ------------------------------------------------------------

@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ ENDPOINT_TTL_SECONDS = 3600.0
 """How long a discovered endpoint (DescribeClusters / GetWorkgroup) is reused."""
 _CREDENTIAL_SUFFIX = ".json"
 _LOCK_SUFFIX = ".lock"
+_STALE_TEMPORARY = 60.0  # seconds: no write takes that long
 
 try:
     import fcntl
@@ -159,7 +160,9 @@ class FileStore:
             # ConfigurationError (an invalid host) is a ValueError too.
             logger.debug("ignoring %s: not a valid entry (%s)", path, error)
             return None
-        if stored.credential.seconds_left(datetime.fromtimestamp(self.wall_clock(), UTC)) <= 0:
+        # Aged on this machine's clock from when it was requested, as the cache does (the
+        # credential's own times are on AWS's clock).
+        if self.wall_clock() >= stored.requested_at + stored.credential.lifetime_seconds:
             self._remove_if_unchanged(key, path, stored)
             return None
         return stored
@@ -177,6 +180,28 @@ class FileStore:
             "credential": _credential_record(credential),
         }
         self._write_json(self._credential_path(key), document)
+        self.sweep()
+
+    def sweep(self) -> int:
+        """Delete the expired entries of every key (a key nobody asks for again would keep
+        its entry forever), their locks, and the temporary files of writes that a killed
+        process left behind. Returns how many entries went. Runs after each write: once per
+        lifetime per key."""
+        removed = 0
+        now = self.wall_clock()
+        for path in self._paths(self.credentials_directory, "", temporaries=True):
+            if path.name.startswith("."):
+                with contextlib.suppress(OSError):
+                    if path.name.endswith(".tmp") and now - path.stat().st_mtime > _STALE_TEMPORARY:
+                        path.unlink()
+                continue
+            if not _is_entry(path):
+                continue
+            document = self._read_json(path)
+            key = document.get("key") if document is not None else None
+            if isinstance(key, str) and self._credential_path(key) == path:
+                removed += self.load(key) is None and not path.exists()
+        return removed
 
     def discard(self, key: str, credential: Credential | None = None) -> None:
         """Delete the entry for ``key`` - with ``credential``, only if it still holds that
@@ -346,6 +371,10 @@ class FileStore:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 logger.debug("removed the expired entry for %s", stored.label)
+            # The lock goes too, while held: a process waiting on it sees it was removed
+            # (``_acquire`` compares the file it locked with the path) and locks a new one.
+            with contextlib.suppress(FileNotFoundError):
+                path.with_suffix(_LOCK_SUFFIX).unlink()
 
     def _acquire(self, path: Path, wait: bool) -> int | None:
         """An open descriptor holding the flock of ``path``; None if not had in time."""
@@ -490,3 +519,9 @@ def shared_cache(environ: Mapping[str, str] | None = None) -> CredentialCache:
         if cache is None:
             cache = _shared_caches[root] = CredentialCache(store=FileStore(root))
         return cache
+
+
+def forget_shared_caches() -> None:
+    """Drop the process-wide shared caches (their files stay), as if the process restarted."""
+    with _shared_caches_lock:
+        _shared_caches.clear()
