@@ -20,6 +20,7 @@ import os
 import selectors
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,7 @@ class SocketServer:
                 reply = self.reply(connection)
                 connection.settimeout(protocol.READ_TIMEOUT_SECONDS)
                 connection.sendall(reply)
+                _drain(connection)
         except OSError as error:  # the peer went away mid-answer
             logger.debug("agent client disconnected (%s)", type(error).__name__)
         except Exception:
@@ -138,3 +140,23 @@ class SocketServer:
             logger.debug("agent: bad request (%s)", error)
             return protocol.failure(protocol.BAD_REQUEST, f"Bad request: {error}.")
         return protocol.encode(self._answer(op, target))
+
+
+_DRAIN_BYTES = 64 * 1024
+_DRAIN_SECONDS = 0.2
+
+
+def _drain(connection: socket.socket) -> None:
+    """Read and drop what the peer sent beyond its request (an oversized one), a bounded
+    amount for a bounded time: a Unix socket closed with unread input resets the peer,
+    which would then lose the answer explaining what was wrong."""
+    connection.shutdown(socket.SHUT_WR)
+    deadline = time.monotonic() + _DRAIN_SECONDS
+    dropped = 0
+    with contextlib.suppress(OSError):
+        while dropped < _DRAIN_BYTES and (left := deadline - time.monotonic()) > 0:
+            connection.settimeout(left)
+            chunk = connection.recv(16384)
+            if not chunk:
+                return
+            dropped += len(chunk)
