@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from redshift_ephemeral.file_store import FileStore, default_cache_directory
 from redshift_ephemeral.local.stack import LocalStack
 from tests.leak_scan import RECORD
 
@@ -117,9 +118,14 @@ class Client:
         return self.run(["python", "-c", script, *args], venv=venv, timeout=timeout)
 
     def collect_files(self) -> None:
-        """Every file the client left in its private directories, for the leak scan."""
+        """Every file the client left in its private directories, for the leak scan - but
+        the shared store's, which hold passwords by design (0600 files in a 0700 directory,
+        tested in tests/unit/test_file_store.py)."""
+        store = FileStore(default_cache_directory(self.environment())).credentials_directory
         for root in self.scanned:
             for path in sorted(root.rglob("*")):
+                if store in path.parents:
+                    continue
                 if path.is_file() and not path.is_symlink():
                     if path.stat().st_size > MAX_SCANNED_FILE_BYTES:
                         continue
