@@ -28,6 +28,7 @@ import pytest
 from redshift_ephemeral.file_store import FileStore, default_cache_directory
 from redshift_ephemeral.local import seed
 from redshift_ephemeral.local.stack import LocalStack
+from tests.docs.examples import examples_run_by
 from tests.leak_scan import RECORD
 
 from . import venvs
@@ -48,7 +49,6 @@ import os
 import time
 from pathlib import Path
 
-from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from airflow.sdk import BaseHook, dag, task
 
 from redshift_ephemeral import ConfigurationError
@@ -58,13 +58,6 @@ BARRIER = Path(os.environ["REPORT_BARRIER_DIR"])
 
 @dag(schedule=None)
 def {DAG_ID}():
-    SQLExecuteQueryOperator(
-        task_id="count_with_operator",
-        conn_id="redshift_reports",
-        sql="select count(*) from my_table",
-        show_return_value_in_logs=True,
-    )
-
     @task
     def worker_task(name: str, seconds: float):
         (BARRIER / name).touch()
@@ -106,20 +99,10 @@ def {DAG_ID}():
 {DAG_ID}()
 '''  # noqa: S608 - Python source, not SQL
 
-# What the user types (with their own endpoint, keys and CA instead of the stack's).
-ADD_REPORTS_CONNECTION = [
-    "connections",
-    "add",
-    "redshift_reports",
-    "--conn-type",
-    "redshift_ephemeral",
-    "--conn-login",
-    seed.READER_USER,
-    "--conn-schema",
-    seed.DATABASE,
-    "--conn-extra",
-    json.dumps({"cluster_id": seed.CLUSTER_ID, "region": seed.REGION, "db_group": ["analysts"]}),
-]
+# What the user types (with their own endpoint, keys and CA instead of the stack's): the
+# reports connection and the DAG of docs/airflow.md, and these.
+DOCS = examples_run_by("tests/interop/test_airflow.py")
+DOCS_DAG_ID = "nightly_report"
 
 
 def more_connections(stack: LocalStack) -> dict[str, dict[str, Any]]:
@@ -154,26 +137,27 @@ class Airflow:
         assert_succeeded(result)
         return result.stdout
 
-    def task(self, task_id: str) -> list[dict[str, Any]]:
+    def task(self, task_id: str, dag_id: str = DAG_ID) -> tuple[str, list[dict[str, Any]]]:
         """``airflow tasks test`` of one task, in a process of its own, on a copy of the
         metadata database: SQLite takes one writer at a time, and the database has no part
-        in credentials (the worker's shared store has). The reports the task printed."""
-        database = self.home / f"airflow-{task_id}.db"
+        in credentials (the worker's shared store has). Its output, and the reports it
+        printed."""
+        database = self.home / f"airflow-{dag_id}-{task_id}.db"
         shutil.copyfile(self.home / "airflow.db", database)
         environment = {
             **self.environment,
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{database}",
         }
         result = self.client.run(
-            ["airflow", "tasks", "test", DAG_ID, task_id], environment=environment, timeout=300
+            ["airflow", "tasks", "test", dag_id, task_id], environment=environment, timeout=300
         )
         assert_succeeded(result)
-        output = result.stdout
-        return [
+        reports = [
             json.loads(line.split(REPORT_MARK, 1)[1])
-            for line in output.splitlines()
+            for line in result.stdout.splitlines()
             if REPORT_MARK in line
         ]
+        return result.stdout, reports
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +183,10 @@ def airflow(
     }
     installation = Airflow(client, home, environment)
     installation.run("db", "migrate")
-    installation.run(*ADD_REPORTS_CONNECTION)
+    (add_connection,) = [example.code for example in DOCS if example.kind == "shell"]
+    (docs_dag,) = [example.code for example in DOCS if example.kind == "python"]
+    (home / "dags" / f"{DOCS_DAG_ID}.py").write_text(docs_dag)
+    assert_succeeded(client.run(["bash", "-e", "-c", add_connection], environment=environment))
     imported = root / "connections.json"
     imported.write_text(json.dumps(more_connections(redshift_local_stack)))
     installation.run("connections", "import", str(imported))
@@ -230,14 +217,19 @@ def test_connections_added_with_the_cli_keep_their_type_and_hold_no_password(
     assert {conn_id for conn_id, password in rows if password} == {"redshift_with_password"}
 
 
-def test_sql_operator_finds_the_hook_by_connection_type_and_counts_my_table(
+def test_the_docs_dag_counts_my_table_with_the_operator_and_the_hook(
     airflow: Airflow, redshift_local: LocalStack
 ) -> None:
     redshift_local.set_knobs(time_scale=TIME_SCALE)  # expired before the next test's tasks
-    output = airflow.run("tasks", "test", DAG_ID, "count_with_operator")
-    assert "RedshiftEphemeralHook" in output
-    assert "[(42,)]" in output
-    assert redshift_local.calls().get("redshift:GetClusterCredentials") == 1
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counted, user = pool.map(
+            lambda task_id: airflow.task(task_id, DOCS_DAG_ID)[0], ["count_rows", "current_user"]
+        )
+    # SQLExecuteQueryOperator found the hook from the connection type alone.
+    assert "RedshiftEphemeralHook" in counted
+    assert "[(42,)]" in counted
+    assert f"Returned value was: IAM:{seed.READER_USER}" in user
+    assert 1 <= redshift_local.calls().get("redshift:GetClusterCredentials", 0) <= 2
 
 
 def test_task_processes_of_one_worker_share_one_password_per_lifetime(
@@ -248,7 +240,7 @@ def test_task_processes_of_one_worker_share_one_password_per_lifetime(
         workers = pool.map(
             airflow.task, ["worker_task_1", "worker_task_2", "whoami_with_aws_connection"]
         )
-        (one,), (two,), (whoami,) = workers
+        (one,), (two,), (whoami,) = [reports for _output, reports in workers]
     reports = [one, two]
     assert {report["type"] for report in reports} == {"RedshiftEphemeralHook"}
     assert all(report["counts"] == [seed.TABLE_ROWS] for report in reports), reports
@@ -257,12 +249,6 @@ def test_task_processes_of_one_worker_share_one_password_per_lifetime(
     credential_calls = calls.get("redshift:GetClusterCredentials", 0)
     queries = sum(report["queries"] for report in reports)
     span = max(report["last"] for report in reports) - min(report["first"] for report in reports)
-    # The shared store: private to the worker's user.
-    store = FileStore(default_cache_directory(airflow.environment))
-    assert stat.S_IMODE(store.credentials_directory.stat().st_mode) == 0o700
-    entries = list(store.credentials_directory.iterdir())
-    assert entries
-    assert {stat.S_IMODE(entry.stat().st_mode) for entry in entries} == {0o600}
     # One call per lifetime of the worker, not one per query nor one per task process: the
     # refresh comes in the last 25 % of a lifetime (up to 5 % earlier when read from the
     # shared store), so a span covers at most 1 + span / (0.70 lifetime) calls.
@@ -275,6 +261,12 @@ def test_task_processes_of_one_worker_share_one_password_per_lifetime(
     assert span >= 2.5 * LIFETIME_SECONDS  # at least two expiries crossed
     assert 2 <= credential_calls <= bound, (credential_calls, bound, calls)
     assert queries >= 10 * credential_calls
+    # The shared store: private to the worker's user.
+    store = FileStore(default_cache_directory(airflow.environment))
+    assert stat.S_IMODE(store.credentials_directory.stat().st_mode) == 0o700
+    entries = list(store.credentials_directory.iterdir())
+    assert entries
+    assert {stat.S_IMODE(entry.stat().st_mode) for entry in entries} == {0o600}
     # The Airflow AWS connection's identity (bob's keys), and a stored password refused.
     assert whoami["user"] == f"IAM:{seed.OTHER_USER}"
     assert calls.get("redshift:GetClusterCredentialsWithIAM") == 1
