@@ -301,15 +301,16 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
 
-def _from_environment(option: Option, raw: str) -> object:
+def _from_environment(option: Option, raw: str, origin: str | None = None) -> object:
     """A ``REDSHIFT_EPHEMERAL_*`` value (always text) as the option's kind."""
+    origin = origin or option.env
     text = raw.strip()
     if option.kind is OptionKind.SWITCH:
         if text.lower() in _TRUE:
             return True
         if text.lower() in _FALSE:
             return False
-        raise ConfigurationError(f"Invalid value for {option.env}: expected true or false.")
+        raise ConfigurationError(f"Invalid value for {origin}: expected true or false.")
     if option.kind is OptionKind.NAMES:
         return [part.strip() for part in raw.split(",") if part.strip()]
     if option.kind is OptionKind.NUMBER:
@@ -317,7 +318,7 @@ def _from_environment(option: Option, raw: str) -> object:
             return int(text)
         except ValueError:
             raise ConfigurationError(
-                f"Invalid value for {option.env}: expected a whole number."
+                f"Invalid value for {origin}: expected a whole number."
             ) from None
     return raw
 
@@ -405,6 +406,17 @@ def config_layer(table: Mapping[str, object], target: str) -> Layer:
                 layer[option.keyword] = _plain_text(value, origin)
                 break
     return layer
+
+
+def settings_value(option: Option, value: object, origin: str) -> object:
+    """A value from another tool's settings (an Airflow connection's extras, which are JSON
+    that a form may have filled with text): text is read as the option's environment
+    variable would be (``"1800"``, ``"true"``, ``"analysts,etl"``), anything else as in the
+    config file. Checked by type and for blank or control characters, not yet by the
+    option's rule (``resolve`` applies it)."""
+    if isinstance(value, str) and option.kind is not OptionKind.TEXT:
+        value = _from_environment(option, value, origin)
+    return _plain_text(_checked_type(option, value, origin), origin)
 
 
 def _names_target(layer: Layer) -> bool:

@@ -14,7 +14,9 @@ An HTML comment on the line before the fence (invisible on GitHub and on the sit
 
 * ``<!-- example: skip REASON -->`` - not run; the reason is required (and the set is kept tiny);
 * ``<!-- example: continues -->`` - a Python block that runs after the page's previous Python
-  block, in its namespace (as a reader runs a page top to bottom).
+  block, in its namespace (as a reader runs a page top to bottom);
+* ``<!-- example: interop TEST_FILE -->`` - needs a third-party tool (Airflow): run there, by
+  the interop test named, which reads it from the page (``examples_run_by``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Example:
     code: str
     skip_reason: str | None = None
     continues: bool = False
+    run_by: str | None = None  # the interop test that runs it
 
     @property
     def name(self) -> str:
@@ -99,7 +102,9 @@ def parse_examples(path: Path, text: str | None = None) -> list[Example]:
         reason = marker[1] if marker and directive == "skip" else None
         if directive == "skip" and not reason:
             raise ValueError(f"{path}:{index}: `example: skip` needs a reason")
-        if directive not in (None, "skip", "continues"):
+        if directive == "interop" and not (marker and marker[1]):
+            raise ValueError(f"{path}:{index}: `example: interop` needs the test file")
+        if directive not in (None, "skip", "continues", "interop"):
             raise ValueError(f"{path}:{index}: unknown example directive {directive!r}")
         if opening["language"]:
             examples.append(
@@ -110,6 +115,7 @@ def parse_examples(path: Path, text: str | None = None) -> list[Example]:
                     code="\n".join(body) + "\n",
                     skip_reason=reason,
                     continues=directive == "continues",
+                    run_by=marker[1] if marker and directive == "interop" else None,
                 )
             )
         index = end + 1
@@ -268,5 +274,10 @@ def clean_environment(stack_environment: Mapping[str, str]) -> dict[str, str]:
 
 def iter_runnable(examples: list[Example]) -> Iterator[Example]:
     for example in examples:
-        if example.kind in ("python", "pytest", "shell", "toml"):
+        if example.kind in ("python", "pytest", "shell", "toml") and example.run_by is None:
             yield example
+
+
+def examples_run_by(test_file: str) -> list[Example]:
+    """The examples an interop test runs (``<!-- example: interop TEST_FILE -->``)."""
+    return [example for example in all_examples() if example.run_by == test_file]

@@ -160,3 +160,12 @@ def test_python_tracebacks_name_the_markdown_line(tmp_path: Path) -> None:
         traceback = traceback.tb_next
     assert traceback is not None
     assert traceback.tb_lineno == 5
+
+
+def test_examples_run_by_an_interop_test_are_read_by_that_test() -> None:
+    by_interop = [example for example in EXAMPLES if example.run_by is not None]
+    assert by_interop  # docs/airflow.md's
+    for example in by_interop:
+        test_file = ROOT / str(example.run_by)
+        assert test_file.is_file(), example.name
+        assert f'examples_run_by("{example.run_by}")' in test_file.read_text(), example.name

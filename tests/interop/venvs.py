@@ -133,6 +133,36 @@ def _build(name: str, target: Path) -> None:
     (target / COMPLETE_MARKER).write_text(f"built in the {name} cache slot\n")
 
 
+CHECKOUT = Path(__file__).resolve().parents[2]
+CHECKOUT_FILES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in")
+
+
+def install_checkout(name: str, target: Path) -> Path:
+    """This checkout's package, installed as its wheel would be (entry points included) into
+    ``target`` for a client's venv to find on ``PYTHONPATH`` - the cached venv itself stays
+    as its requirements built it. Built from a copy of the sources, so no build debris of
+    an earlier run is packaged; the client venv's own setuptools builds it, offline."""
+    source = target.parent / f"{target.name}-source"
+    for file_name in CHECKOUT_FILES:
+        (source / file_name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(CHECKOUT / file_name, source / file_name)
+    shutil.copytree(
+        CHECKOUT / "src",
+        source / "src",
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+    )
+    pip = [str(ensure(name) / "bin" / "python"), "-m", "pip", "--no-input", "--quiet"]
+    install = ["install", "--no-deps", "--no-build-isolation", "--target", str(target)]
+    subprocess.run(
+        [*pip, *install, str(source)],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
+    shutil.rmtree(source)
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the interop suite's client venvs.")
     parser.add_argument("clients", nargs="*", metavar="CLIENT", help=", ".join(CLIENTS))
