@@ -64,6 +64,18 @@ def create_engine(
     source = source_from(source, source_options)
     url = sqlalchemy.URL.create(_sqlalchemy_drivername(driver, dialect))
     engine = sqlalchemy.create_engine(url, **engine_options)
+    take_fresh_credentials(engine, source, driver, options)
+    return engine
+
+
+def take_fresh_credentials(
+    engine: sqlalchemy.Engine, source: CredentialSource, driver: Driver, options: dict[str, Any]
+) -> None:
+    """Make every new DB-API connection of ``engine`` take the current credential of
+    ``source`` (``do_connect``), with one retry on a refused login. The connect arguments
+    the dialect made from the URL are ignored: host, login and TLS come from the credential,
+    and ``options`` (already checked) are the only driver options."""
+    import sqlalchemy
 
     @sqlalchemy.event.listens_for(engine, "do_connect")
     def _connect_with_fresh_credential(
@@ -72,8 +84,6 @@ def create_engine(
         return open_with_retry(
             source, lambda credential: open_driver_connection(driver, credential, options)
         )
-
-    return engine
 
 
 def refuse_conninfo(conninfo: str) -> None:
