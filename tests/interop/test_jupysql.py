@@ -28,7 +28,7 @@ for lifetime in range({LIFETIMES}):
     frame = result.DataFrame()
     print("rows", int(frame["n"][0]), "as", frame["who"][0])
     %sql --close redshift
-"""
+"""  # noqa: S608 - a notebook's cells, not SQL built from input
 
 
 def test_jupysql_connects_by_url_in_every_password_lifetime(client: Client) -> None:
