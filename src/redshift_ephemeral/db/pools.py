@@ -5,6 +5,11 @@ is ever baked into a URL.
 * ``create_engine`` - SQLAlchemy, through its ``do_connect`` event;
 * ``connection_pool`` / ``async_connection_pool`` - psycopg_pool, through a connection class
   whose ``connect`` asks the source.
+
+psycopg_pool 3.3 also accepts a callable for ``kwargs``, called before each connect. It
+cannot replace the connection class: a login the server refuses would reach the pool as a
+failed attempt, retried after its backoff with the same cached password (nothing
+invalidates it), where the class invalidates it and retries at once with a fresh one.
 """
 
 from __future__ import annotations
