@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import tomllib
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -301,9 +301,9 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
 
-def _from_environment(option: Option, raw: str, origin: str | None = None) -> object:
-    """A ``REDSHIFT_EPHEMERAL_*`` value (always text) as the option's kind."""
-    origin = origin or option.env
+def _from_text(option: Option, raw: str, origin: str) -> object:
+    """A value written as text (a ``REDSHIFT_EPHEMERAL_*`` variable, a URL's query parameter)
+    as the option's kind; ``origin`` names where it was written, for the error."""
     text = raw.strip()
     if option.kind is OptionKind.SWITCH:
         if text.lower() in _TRUE:
@@ -390,10 +390,37 @@ def explicit_layer(values: Mapping[str, object]) -> Layer:
 
 def environment_layer(environ: Mapping[str, str]) -> Layer:
     return {
-        option.keyword: _plain_text(_from_environment(option, environ[option.env]), option.env)
+        option.keyword: _plain_text(_from_text(option, environ[option.env], option.env), option.env)
         for option in OPTIONS
         if environ.get(option.env)  # an empty variable counts as unset, as in a shell
     }
+
+
+OPTION_BY_CONFIG_KEY = {key: option for option in OPTIONS for key in option.config_keys}
+
+
+def text_layer(values: Mapping[str, Sequence[str]], where: str) -> Layer:
+    """Options written as text under their config keys (``db_group``, ``duration``), as in a
+    URL's query string, each key with the values it was given: option keyword → value of
+    the option's kind, for ``from_config`` / ``from_target``. A list option may be repeated
+    (``db_group=a&db_group=b``) or comma-separated; any other option given twice is an
+    error. Every key must be a config key (the caller keeps its other keys out)."""
+    layer: Layer = {}
+    for key, texts in values.items():
+        option = OPTION_BY_CONFIG_KEY[key]
+        origin = f"{_plain(key)} in {where}"
+        once = len(texts) == 1 and option.keyword not in layer  # not under both spellings
+        if option.kind is not OptionKind.NAMES and not once:
+            raise ConfigurationError(f"{option.name} is given more than once in {where}.")
+        for text in texts:
+            value = _plain_text(_from_text(option, text, origin), origin)
+            if option.kind is OptionKind.NAMES:
+                names = layer.setdefault(option.keyword, [])
+                assert isinstance(names, list)
+                names.extend(value if isinstance(value, list) else [value])
+            else:
+                layer[option.keyword] = value
+    return layer
 
 
 def config_layer(table: Mapping[str, object], target: str) -> Layer:
@@ -415,7 +442,7 @@ def settings_value(option: Option, value: object, origin: str) -> object:
     config file. Checked by type and for blank or control characters, not yet by the
     option's rule (``resolve`` applies it)."""
     if isinstance(value, str) and option.kind is not OptionKind.TEXT:
-        value = _from_environment(option, value, origin)
+        value = _from_text(option, value, origin)
     return _plain_text(_checked_type(option, value, origin), origin)
 
 

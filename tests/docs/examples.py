@@ -5,6 +5,9 @@ A fenced block is an example by its language:
 * ``python`` - run in a fresh namespace with the local stack's environment (as after
   ``eval "$(redshift-ephemeral local env)"``); a block that defines ``test_*`` functions is a
   pytest module and runs under pytest, with the package's plugin, in a process of its own;
+* ``ipython`` - notebook cells (``%sql`` magics and all): run by the real ``ipython`` on the
+  block as a script, in a process of its own with the same environment; an error in any cell
+  fails it;
 * ``sh`` / ``bash`` / ``shell`` - run by ``bash -e -o pipefail`` with the same environment, a
   private ``HOME`` and ``XDG_*`` directories, and the venv's ``redshift-ephemeral`` on ``PATH``;
 * ``toml`` - must parse; ``[targets.*]`` tables become the config file of that page's shell
@@ -35,6 +38,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON_LANGUAGES = frozenset({"python", "py"})
+IPYTHON_LANGUAGES = frozenset({"ipython"})
 SHELL_LANGUAGES = frozenset({"sh", "bash", "shell"})
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<language>[\w+-]*)")
 MARKER = re.compile(r"^\s*<!--\s*example:\s*(?P<directive>\w+)(?P<argument>.*?)\s*-->\s*$")
@@ -72,6 +76,8 @@ class Example:
             return "pytest" if defines_tests(self.code) else "python"
         if self.language in SHELL_LANGUAGES:
             return "shell"
+        if self.language in IPYTHON_LANGUAGES:
+            return "ipython"
         return self.language
 
 
@@ -231,6 +237,29 @@ def run_pytest(example: Example, environment: Mapping[str, str], workdir: Path) 
         raise ExampleFailed(f"{example.name}: pytest exited {result.returncode}\n{result.stdout}")
 
 
+def run_ipython(example: Example, environment: Mapping[str, str], workdir: Path) -> str:
+    """Notebook cells, run by IPython itself (``ipython script.ipy`` exits non-zero when a
+    cell raises, jupysql's query errors included)."""
+    stem = re.sub(r"\W", "_", example.relative_path)
+    script = workdir / f"{stem}_{example.line}.ipy"
+    script.write_text(example.code, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "IPython", "--no-banner", "--colors=nocolor", str(script)],
+        cwd=workdir,
+        env=dict(environment),
+        capture_output=True,
+        text=True,
+        timeout=SHELL_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ExampleFailed(
+            f"{example.name}: ipython exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout[-3000:]}\n--- stderr\n{result.stderr[-3000:]}"
+        )
+    return result.stdout
+
+
 def run_shell(example: Example, environment: Mapping[str, str], workdir: Path) -> str:
     """The block under ``bash -e -o pipefail``; any failing command fails it. A stack the
     block left running (it failed between ``local up`` and ``local down``) is stopped."""
@@ -274,7 +303,10 @@ def clean_environment(stack_environment: Mapping[str, str]) -> dict[str, str]:
 
 def iter_runnable(examples: list[Example]) -> Iterator[Example]:
     for example in examples:
-        if example.kind in ("python", "pytest", "shell", "toml") and example.run_by is None:
+        if (
+            example.kind in ("python", "pytest", "shell", "ipython", "toml")
+            and example.run_by is None
+        ):
             yield example
 
 

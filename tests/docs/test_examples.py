@@ -21,6 +21,7 @@ from tests.docs.examples import (
     iter_runnable,
     parse_examples,
     private_environment,
+    run_ipython,
     run_pytest,
     run_python,
     run_shell,
@@ -67,6 +68,8 @@ def run(
         run_python(chain(example, EXAMPLES))
     elif example.kind == "pytest":
         run_pytest(example, environment, tmp_path / "work")
+    elif example.kind == "ipython":
+        run_ipython(example, environment, tmp_path / "work")
     else:
         run_shell(example, environment, tmp_path / "work")
 
@@ -122,6 +125,8 @@ def mutant(path: str, original: str, replacement: str, kind: str) -> Example:
         ("README.md", 'db_user="alice"', 'db_user="carol"', "python"),  # no such database user
         ("docs/cli.md", "--db-user alice", "--db-usr alice", "shell"),  # renamed flag
         ("docs/cli.md", "--format csv", "--format xml", "shell"),  # dropped choice
+        ("docs/notebooks.md", "FROM my_table", "FROM no_table", "ipython"),  # a %sql error
+        ("docs/notebooks.md", "plugin=redshift_ephemeral", "plugin=redshift_ephemera", "ipython"),
     ],
 )
 def test_a_broken_example_fails_the_run(

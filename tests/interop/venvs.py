@@ -4,7 +4,11 @@ The clients pin versions that conflict with each other (and with this project's 
 environment), so each gets its own venv from ``requirements/<name>.txt``. A venv lives at
 ``$XDG_CACHE_HOME/redshift-ephemeral/interop/<name>-<key>``, where the key hashes the
 requirements file and the interpreter: change a pin (or Python) and a new venv is built, the
-old one removed. A venv is used only once its build finished (a ``.complete`` marker written
+old one removed. A client that works through this project (jupysql through its SQLAlchemy
+plugin) names it in its requirements as ``-e ${REDSHIFT_EPHEMERAL_SOURCE}[extras]`` (pip
+expands the variable): it is installed editable from this checkout, so the venv follows the
+source, and its key also hashes the checkout's path and ``pyproject.toml``. A venv is used
+only once its build finished (a ``.complete`` marker written
 last); a lock file serialises builders, so two test runs never build the same venv at once.
 
 Build them ahead of a test run (CI does, to time it apart from the tests)::
@@ -29,6 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 REQUIREMENTS = Path(__file__).parent / "requirements"
+SOURCE = Path(__file__).resolve().parents[2]
+SOURCE_VARIABLE = "REDSHIFT_EPHEMERAL_SOURCE"
 CLIENTS = tuple(sorted(path.stem for path in REQUIREMENTS.glob("*.txt")))
 COMPLETE_MARKER = ".complete"
 PIP_TIMEOUT_SECONDS = 900.0
@@ -52,7 +58,11 @@ def cache_root() -> Path:
 def cache_key(name: str) -> str:
     """Changes whenever the pinned requirements or the interpreter change."""
     digest = hashlib.sha256()
-    digest.update((REQUIREMENTS / f"{name}.txt").read_bytes())
+    requirements = (REQUIREMENTS / f"{name}.txt").read_bytes()
+    digest.update(requirements)
+    if f"${{{SOURCE_VARIABLE}}}".encode() in requirements:
+        digest.update(str(SOURCE).encode())
+        digest.update((SOURCE / "pyproject.toml").read_bytes())
     digest.update(f"{platform.python_implementation()} {platform.python_version()}".encode())
     digest.update(sys.base_prefix.encode())
     return digest.hexdigest()[:16]
@@ -125,6 +135,7 @@ def _build(name: str, target: Path) -> None:
         [*pip, "install", "--requirement", str(REQUIREMENTS / f"{name}.txt")],
         check=True,
         timeout=PIP_TIMEOUT_SECONDS,
+        env={**os.environ, SOURCE_VARIABLE: str(SOURCE)},
     )
     frozen = subprocess.run(
         [*pip, "freeze"], check=True, timeout=120, capture_output=True, text=True

@@ -126,10 +126,10 @@ def check_pool_options(options: Mapping[str, Any]) -> None:
             raise _refuse(option, "pool_options", hint)
 
 
-def check_engine_options(options: Mapping[str, Any]) -> None:
+def check_engine_options(options: Mapping[str, Any], where: str = "engine_options") -> None:
     for option in options:
         if (hint := ENGINE_RESERVED.get(option)) is not None:
-            raise _refuse(option, "engine_options", hint)
+            raise _refuse(option, where, hint)
 
 
 def merge(

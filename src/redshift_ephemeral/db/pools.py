@@ -5,6 +5,11 @@ is ever baked into a URL.
 * ``create_engine`` - SQLAlchemy, through its ``do_connect`` event;
 * ``connection_pool`` / ``async_connection_pool`` - psycopg_pool, through a connection class
   whose ``connect`` asks the source.
+
+psycopg_pool 3.3 also accepts a callable for ``kwargs``, called before each connect. It
+cannot replace the connection class: a login the server refuses would reach the pool as a
+failed attempt, retried after its backoff with the same cached password (nothing
+invalidates it), where the class invalidates it and retries at once with a fresh one.
 """
 
 from __future__ import annotations
@@ -64,6 +69,18 @@ def create_engine(
     source = source_from(source, source_options)
     url = sqlalchemy.URL.create(_sqlalchemy_drivername(driver, dialect))
     engine = sqlalchemy.create_engine(url, **engine_options)
+    take_fresh_credentials(engine, source, driver, options)
+    return engine
+
+
+def take_fresh_credentials(
+    engine: sqlalchemy.Engine, source: CredentialSource, driver: Driver, options: dict[str, Any]
+) -> None:
+    """Make every new DB-API connection of ``engine`` take the current credential of
+    ``source`` (``do_connect``), with one retry on a refused login. The connect arguments
+    the dialect made from the URL are ignored: host, login and TLS come from the credential,
+    and ``options`` (already checked) are the only driver options."""
+    import sqlalchemy
 
     @sqlalchemy.event.listens_for(engine, "do_connect")
     def _connect_with_fresh_credential(
@@ -72,8 +89,6 @@ def create_engine(
         return open_with_retry(
             source, lambda credential: open_driver_connection(driver, credential, options)
         )
-
-    return engine
 
 
 def refuse_conninfo(conninfo: str) -> None:
