@@ -102,8 +102,12 @@ def seeded_policies(workgroup_arn: str) -> dict[str, dict[str, Any]]:
     data_api_sessions = {
         "Sid": "DataApiOwnSessions",
         "Effect": "Allow",
-        "Action": ["redshift-data:ListSessions", "redshift-data:ExecuteStatement"],
-        "Resource": "*",
+        "Action": [
+            "redshift-data:ExecuteStatement",
+            "redshift-data:BatchExecuteStatement",
+            "redshift-data:ListSessions",
+        ],
+        "Resource": [f"arn:aws:redshift-data:{REGION}:{ACCOUNT}:session:*", "*"],
         "Condition": {"StringEquals": {"redshift-data:session-owner-iam-userid": "${aws:userid}"}},
     }
     data_api = (data_api_run, data_api_own, data_api_sessions)

@@ -96,6 +96,7 @@ class Session:
     id: str
     owner_arn: str
     owner_principal: str
+    owner_user_id: str
     target_kind: str  # "cluster" or "workgroup"
     target: str
     database: str
@@ -114,6 +115,7 @@ class Statement:
     id: str
     owner_arn: str
     owner_principal: str
+    owner_user_id: str
     target_kind: str
     target: str
     database: str
@@ -194,6 +196,7 @@ class Statements:
                     id=str(uuid.uuid4()),
                     owner_arn=statement.owner_arn,
                     owner_principal=statement.owner_principal,
+                    owner_user_id=statement.owner_user_id,
                     target_kind=statement.target_kind,
                     target=statement.target,
                     database=statement.database,

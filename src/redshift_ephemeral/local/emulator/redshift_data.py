@@ -148,11 +148,14 @@ class RedshiftDataHandlers:
                     f"{', '.join(named)} cannot be specified with SessionId: a session "
                     "keeps the target, database and user it was created with."
                 )
+            # AWS's resource for a statement in a session: the session, owned by an IAM id.
+            session = self._statements.session(str(session_id))
+            owner = session.owner_user_id if session is not None else call.caller.user_id
             self._auth.authorize(
                 call,
                 call.action,
-                "*",
-                {"redshift-data:session-owner-iam-userid": call.caller.user_id},
+                f"arn:aws:redshift-data:{call.region}:{ACCOUNT_ID}:session:{session_id}",
+                {"redshift-data:session-owner-iam-userid": owner},
             )
             target_kind = target = database = login = ""
         else:
@@ -161,6 +164,7 @@ class RedshiftDataHandlers:
             id=str(uuid.uuid4()),
             owner_arn=call.caller.arn,
             owner_principal=call.caller.principal_arn,
+            owner_user_id=call.caller.user_id,
             target_kind=target_kind,
             target=target,
             database=database,
