@@ -171,9 +171,9 @@ def csv_rows(text: str) -> Iterator[list[str | None]]:
             position = end
         if position < length and text[position] == ",":
             position += 1
-            if position == length or text[position] in "\r\n":
-                row.append(None)
-            continue
+            if position < length and text[position] not in "\r\n":
+                continue
+            row.append(None)  # a separator at the end of a line: an empty last field
         if position < length and text[position] == "\r":
             position += 1
         if position < length and text[position] == "\n":
