@@ -27,6 +27,7 @@ SCRIPTS = [
     "cli_vs_awscli.py",
     "redshift_connector_iam.py",
     "pool_soak.py",
+    "data_api.py",
 ]
 
 
