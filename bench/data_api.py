@@ -6,8 +6,8 @@
   statement for a few hundred milliseconds); the emulator's time is the ``Duration`` it
   reports (submission to end). Medians of ``RUNS`` runs.
 * a 10,000-row result: GetStatementResult calls ÷ the result's pages (target: one pass,
-  each page fetched once) and the peak memory of streaming it ÷ streaming one 4× larger
-  (target ≤ 1.5: flat - a driver that buffered every page would need 4×).
+  each page fetched once) and the peak memory of streaming it ÷ streaming one 4 times larger
+  (target ≤ 1.5: flat - a driver that buffered every page would need 4 times as much).
 * 100 statements on one connection: sessions created (target 1; a client that asked for a
   session with every statement would create 100).
 """

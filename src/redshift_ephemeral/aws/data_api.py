@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from ..errors import AwsError, ConfigurationError, RedshiftEphemeralError
-from ..targets import CredentialRequest, Deployment
+from ..targets import DATA_API_DEFAULT_DATABASE, CredentialRequest, Deployment
 from .errors import aws_error_from
 from .issuers import issuer_for
 
@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 
     from .identity import AwsIdentity
 
-DEFAULT_DATABASE = "dev"
-"""Redshift's default database, used when the request names none (the Data API needs one)."""
+DEFAULT_DATABASE = DATA_API_DEFAULT_DATABASE
 
 
 class SessionGoneError(AwsError):
