@@ -28,6 +28,7 @@ SCRIPTS = [
     "agent_password.py",
     "redshift_connector_iam.py",
     "pool_soak.py",
+    "data_api.py",
 ]
 
 

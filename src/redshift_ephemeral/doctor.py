@@ -1,7 +1,8 @@
 """Diagnose the whole path from AWS identity to a query, one check at a time: AWS identity,
 endpoint discovery, permission for the credential call, DNS, TCP, TLS verification, login
-with ``SELECT 1``, and clock skew against the server. A check whose prerequisite failed is
-skipped, so the first failure is the one to fix."""
+with ``SELECT 1``, and clock skew against the server; for the Data API driver, the AWS
+identity, one statement through redshift-data and the clock. A check whose prerequisite
+failed is skipped, so the first failure is the one to fix."""
 
 from __future__ import annotations
 
@@ -199,20 +200,50 @@ class _Diagnosis:
         yield CheckResult(
             "login", True, f"logged in as {self.credential.user}; SELECT 1 → {row[0]}"
         )
-        server_time: datetime = row[1]
-        if server_time.tzinfo is None:
-            server_time = server_time.replace(tzinfo=UTC)
-        skew = (server_time - local).total_seconds()
-        if abs(skew) <= MAX_CLOCK_SKEW_SECONDS:
-            yield CheckResult("clock", True, f"skew against the server {skew:+.1f} s")
-        else:
-            yield CheckResult(
-                "clock",
-                False,
-                f"skew against the server {skew:+.1f} s",
-                "synchronise this machine's clock (chrony, systemd-timesyncd)",
-                DatabaseConnectionError,
+        yield _clock(row[1], local)
+
+    def data_api(self) -> Iterator[CheckResult]:
+        """The Data API path (``--driver data_api``): no endpoint, network or password to
+        check - one statement through redshift-data, as the driver runs it."""
+        try:
+            connection = connect(self.source, driver="data_api")
+            cursor = connection.cursor()
+            cursor.execute("SELECT 1, now(), current_user")
+            row = cursor.fetchone()
+            local = self.now()
+            connection.close()
+        except AccessDeniedError as error:
+            yield _failure(
+                "Data API",
+                error,
+                "attach the policy `redshift-ephemeral policy --data-api` prints for this target",
             )
+            yield CheckResult("clock", None, "skipped: Data API did not pass")
+            return
+        except Exception as error:
+            yield _failure("Data API", error)
+            yield CheckResult("clock", None, "skipped: Data API did not pass")
+            return
+        assert row is not None
+        yield CheckResult(
+            "Data API", True, f"SELECT 1 → {row[0]} over redshift-data as {row[2]}, no password"
+        )
+        yield _clock(row[1], local)
+
+
+def _clock(server_time: datetime, local: datetime) -> CheckResult:
+    if server_time.tzinfo is None:
+        server_time = server_time.replace(tzinfo=UTC)
+    skew = (server_time - local).total_seconds()
+    if abs(skew) <= MAX_CLOCK_SKEW_SECONDS:
+        return CheckResult("clock", True, f"skew against the server {skew:+.1f} s")
+    return CheckResult(
+        "clock",
+        False,
+        f"skew against the server {skew:+.1f} s",
+        "synchronise this machine's clock (chrony, systemd-timesyncd)",
+        DatabaseConnectionError,
+    )
 
 
 def run_checks(
@@ -224,6 +255,15 @@ def run_checks(
     """Yield one result per check, in order. A check runs only if the checks it needs
     passed; otherwise it is reported as skipped, naming the failed one."""
     diagnosis = _Diagnosis(source, driver, now)
+    if driver == "data_api":
+        identity = diagnosis.aws_identity()
+        yield identity
+        if identity.ok:
+            yield from diagnosis.data_api()
+        else:
+            for name in ("Data API", "clock"):
+                yield CheckResult(name, None, "skipped: AWS identity did not pass")
+        return
     checks: list[tuple[str, Callable[[], CheckResult], tuple[str, ...]]] = [
         ("AWS identity", diagnosis.aws_identity, ()),
         ("endpoint", diagnosis.endpoint_discovery, ("AWS identity",)),

@@ -6,6 +6,7 @@ only when a refresh is due. Everything it needs is built once and reused.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -18,6 +19,7 @@ from .config import SourceOptions
 from .credentials import Credential
 from .errors import ConfigurationError
 from .targets import (
+    DATA_API_DEFAULT_DATABASE,
     DEFAULT_DURATION_SECONDS,
     CredentialRequest,
     Deployment,
@@ -214,6 +216,7 @@ class CredentialSource:
         account: str | None = None,
         self_service: bool = False,
         role_id: str | None = None,
+        data_api: bool = False,
     ) -> IamPolicy:
         """The least-privilege IAM policy this source needs (``redshift-ephemeral policy``).
 
@@ -221,7 +224,8 @@ class CredentialSource:
         target's or the identity's; the database to the cluster's own when discovery can
         tell. ``self_service``: AWS's pattern where any session of the role ``role_id``
         (default: the caller's current role) gets credentials as the database user named
-        like its session."""
+        like its session. ``data_api``: what the Data API driver needs instead of endpoint
+        discovery (its database defaults to ``dev``)."""
         from .aws.issuers import issuer_for
         from .aws.policy import policy_document
 
@@ -230,7 +234,10 @@ class CredentialSource:
                 f"Invalid account {account!r}: an AWS account id is 12 digits."
             )
         issuer = issuer_for(self.identity)
-        inputs = issuer.policy_inputs(self.request, account)
+        request = self.request
+        if data_api and request.db_name is None:
+            request = dataclasses.replace(request, db_name=DATA_API_DEFAULT_DATABASE)
+        inputs = issuer.policy_inputs(request, account)
         if self_service and role_id is None:
             user_id = issuer.caller_identity(self.request.target).user_id
             if ":" not in user_id:
@@ -244,6 +251,7 @@ class CredentialSource:
             inputs.region or "*",
             inputs.account or "*",
             self_service_role_id=role_id if self_service else None,
+            data_api=data_api,
         )
         return IamPolicy(document, account_known=inputs.account is not None)
 

@@ -193,6 +193,10 @@ def validate_port(value: int) -> int:
     return value
 
 
+DATA_API_DEFAULT_DATABASE = "dev"
+"""Redshift's default database: the Data API needs one, and uses it when none is named."""
+
+
 class Deployment(Enum):
     PROVISIONED = "provisioned"
     SERVERLESS = "serverless"

@@ -398,3 +398,17 @@ def test_completion_script_is_valid_bash(env: dict[str, str], tmp_path: Path) ->
     path = tmp_path / "completion.bash"
     path.write_text(script)
     assert subprocess.run(["bash", "-n", str(path)], check=False).returncode == 0
+
+
+def test_doctor_checks_the_data_api_path(env: dict[str, str], redshift_local: LocalStack) -> None:
+    result = cli(env, "doctor", "--db-user", "alice", "--driver", "data_api")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["ok", "ok", "ok"]
+    assert "over redshift-data as IAM:alice, no password" in lines[1]
+    assert redshift_local.calls().get("redshift:DescribeClusters", 0) == 0
+    with denied(redshift_local, "redshift-data:ExecuteStatement"):
+        refused = cli(env, "doctor", "--db-user", "alice", "--driver", "data_api")
+    assert refused.returncode == 3
+    assert "Data API" in failing_check(refused.stdout)
+    assert "redshift-ephemeral policy --data-api" in refused.stdout

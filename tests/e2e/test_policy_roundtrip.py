@@ -176,3 +176,36 @@ def test_self_service_policy_serves_each_session_as_its_own_db_user(
     finally:
         iam.delete_role_policy(RoleName=name, PolicyName="printed")
         iam.delete_role(RoleName=name)
+
+
+@pytest.mark.parametrize(
+    ("args", "options"),
+    [
+        (["--db-user", "alice"], {"db_user": "alice"}),
+        ([], {}),
+        (["--workgroup", seed.WORKGROUP], {"workgroup": seed.WORKGROUP}),
+    ],
+    ids=["db_user", "identity", "serverless"],
+)
+def test_the_data_api_policy_is_enough_for_the_data_api_driver(
+    redshift_local: LocalStack,
+    env: dict[str, str],
+    fresh_user: tuple[str, Any],
+    args: list[str],
+    options: dict[str, Any],
+) -> None:
+    from redshift_ephemeral import connect
+
+    name, session = fresh_user
+    document = printed_policy(env, ["--data-api", *args])
+    source = fresh_source(redshift_local, session, **options)
+    with raises(AccessDeniedError, match="redshift-data:ExecuteStatement"):
+        connect(source, driver="data_api").cursor().execute("SELECT 1")
+    attach(redshift_local, name, document)
+    connection = connect(source, driver="data_api")
+    cursor = connection.cursor()
+    cursor.execute("SELECT 1")
+    cursor.execute("SELECT 2")  # in the session the first one opened
+    assert cursor.fetchall() == [(2,)]
+    assert connection.sessions_created == 1
+    assert redshift_local.calls().get("redshift:DescribeClusters", 0) == 0

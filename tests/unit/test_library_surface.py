@@ -145,7 +145,11 @@ def test_every_public_name_is_exported_lazily() -> None:
 
 
 def test_one_driver_list_in_order_of_preference() -> None:
-    assert DRIVERS == ("psycopg2", "psycopg", "redshift_connector")
+    # The Data API is chosen only by name: it is never the default, whatever is installed.
+    assert DRIVERS == ("psycopg2", "psycopg", "redshift_connector", "data_api")
+    from redshift_ephemeral.db.drivers import NETWORK_DRIVERS
+
+    assert NETWORK_DRIVERS == ("psycopg2", "psycopg", "redshift_connector")
 
 
 def test_the_default_driver_is_the_first_installed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import boto3
     from botocore.client import BaseClient
     from mypy_boto3_redshift import RedshiftClient
+    from mypy_boto3_redshift_data import RedshiftDataAPIServiceClient
     from mypy_boto3_redshift_serverless import RedshiftServerlessClient
     from mypy_boto3_sts import STSClient
 
@@ -115,6 +116,9 @@ class AwsClients:
 
     def redshift(self, region: str | None = None) -> RedshiftClient:
         return self.client("redshift", region)  # type: ignore[return-value]
+
+    def redshift_data(self, region: str | None = None) -> RedshiftDataAPIServiceClient:
+        return self.client("redshift-data", region)  # type: ignore[return-value]
 
     def redshift_serverless(self, region: str | None = None) -> RedshiftServerlessClient:
         return self.client("redshift-serverless", region)  # type: ignore[return-value]

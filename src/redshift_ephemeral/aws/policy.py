@@ -79,6 +79,7 @@ def policy_document(
     account: str,
     *,
     self_service_role_id: str | None = None,
+    data_api: bool = False,
 ) -> dict[str, Any]:
     """The least-privilege IAM policy for this request.
 
@@ -134,6 +135,54 @@ def policy_document(
                 "Resource": groups,
             }
         )
-    if uses_discovery(request):
+    if data_api:
+        statements += data_api_statements(request, region, account)
+    elif uses_discovery(request):
         statements.append(discovery_statement(request, region, account))
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+DATA_API_OWNER_ACTIONS = (
+    "redshift-data:DescribeStatement",
+    "redshift-data:GetStatementResult",
+    "redshift-data:GetStatementResultV2",
+    "redshift-data:CancelStatement",
+    "redshift-data:ListStatements",
+)
+
+
+def data_api_statements(
+    request: CredentialRequest, region: str, account: str
+) -> list[dict[str, Any]]:
+    """What the Data API driver needs beyond the credential call (which the service makes
+    on the caller's behalf): running statements on the cluster or workgroup, running them
+    in the caller's own sessions, and reading, cancelling and listing only the caller's own
+    statements and sessions - as AWS's AmazonRedshiftDataFullAccess grants them."""
+    partition = _partition(region)
+    target = request.target
+    if target.deployment is Deployment.SERVERLESS:
+        where = f"arn:{partition}:redshift-serverless:{region}:{account}:workgroup/*"
+    else:
+        where = f"arn:{partition}:redshift:{region}:{account}:cluster:{target.name or '*'}"
+    run = ["redshift-data:ExecuteStatement", "redshift-data:BatchExecuteStatement"]
+    return [
+        {"Sid": "DataApiRunStatements", "Effect": "Allow", "Action": run, "Resource": where},
+        {
+            "Sid": "DataApiOwnSessions",
+            "Effect": "Allow",
+            "Action": [*run, "redshift-data:ListSessions"],
+            "Resource": [f"arn:{partition}:redshift-data:{region}:{account}:session:*", "*"],
+            "Condition": {
+                "StringEquals": {"redshift-data:session-owner-iam-userid": "${aws:userid}"}
+            },
+        },
+        {
+            "Sid": "DataApiOwnStatements",
+            "Effect": "Allow",
+            "Action": list(DATA_API_OWNER_ACTIONS),
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}
+            },
+        },
+    ]

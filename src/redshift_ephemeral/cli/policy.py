@@ -7,7 +7,9 @@ GetWorkgroup when the endpoint is discovered.
 
 ``--self-service`` prints AWS's self-service pattern: every session of one role may get
 credentials as the database user named like its session (``${redshift:DbUser}`` under an
-``aws:userid`` condition), so one policy serves every federated user.
+``aws:userid`` condition), so one policy serves every federated user. ``--data-api``
+prints what the Data API driver needs: the credential call the service makes for you, and
+``redshift-data`` on the target and on your own statements and sessions.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(${redshift:DbUser} with an aws:userid condition)",
     )
     parser.add_argument(
+        "--data-api",
+        action="store_true",
+        help="for the Data API driver (--driver data_api): redshift-data statements instead "
+        "of endpoint discovery",
+    )
+    parser.add_argument(
         "--role-id",
         help="the role's unique id (AROA…) for --self-service (default: your current role's)",
     )
@@ -39,7 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     policy = source_from_arguments(args, environ).iam_policy(
-        account=args.account, self_service=args.self_service, role_id=args.role_id
+        account=args.account,
+        self_service=args.self_service,
+        role_id=args.role_id,
+        data_api=args.data_api,
     )
     if not policy.account_known:
         print(

@@ -9,8 +9,9 @@ the fix.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar, Unpack, assert_never
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, assert_never, overload
 
 from .._extras import optional
 from ..credentials import Credential
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from ..config import SourceOptions
+    from .data_api.aio import AsyncConnection
 
 DEFAULT_CONNECT_TIMEOUT = 10
 T = TypeVar("T")
@@ -205,6 +207,11 @@ def open_driver_connection(driver: Driver, credential: Credential, options: dict
             import psycopg
 
         return psycopg.connect(**libpq_connect_kwargs(credential, options))
+    if driver == "data_api":
+        raise ConfigurationError(
+            "The data_api driver takes no password: open it with connect(source, "
+            'driver="data_api"), not with a credential.'
+        )
     if driver == "redshift_connector":
         with optional("redshift_connector"):
             import redshift_connector
@@ -228,7 +235,10 @@ def checked_driver_options(
 ) -> dict[str, Any]:
     """A copy of the caller's ``options`` for ``driver``, refused (before any AWS call) if
     one touches the host, the login or TLS."""
-    check_driver(driver)
+    if check_driver(driver) == "data_api":
+        from .data_api import options_of
+
+        return options_of(options)
     checked = dict(options or {})
     check_driver_options(driver, checked, where)
     return checked
@@ -248,6 +258,8 @@ def connect(
     (``cluster_id=…, db_user=…, region=…``). ``driver`` defaults to ``default_driver()``;
     ``driver_options`` go to the driver's connect."""
     driver = driver or default_driver()
+    if driver == "data_api":
+        return connect_data_api(source_from(source, source_options), driver_options)
     options = checked_driver_options(driver, driver_options)
     source = source_from(source, source_options)
     return open_with_retry(
@@ -255,15 +267,58 @@ def connect(
     )
 
 
+def connect_data_api(source: CredentialSource, driver_options: dict[str, Any] | None) -> Any:
+    """A Data API connection (``db/data_api``): no password, no network path to the
+    cluster; ``driver_options`` are that driver's own (session keep-alive, result format,
+    statement timeout)."""
+    from . import data_api
+
+    return data_api.connect(source, **checked_driver_options("data_api", driver_options))
+
+
+@overload
 async def connect_async(
     source: CredentialSource | None = None,
     /,
     *,
+    driver: Literal["psycopg"] | None = None,
     driver_options: dict[str, Any] | None = None,
     **source_options: Unpack[SourceOptions],
-) -> psycopg.AsyncConnection[Any]:
+) -> psycopg.AsyncConnection[Any]: ...
+
+
+@overload
+async def connect_async(
+    source: CredentialSource | None = None,
+    /,
+    *,
+    driver: Literal["data_api"],
+    driver_options: dict[str, Any] | None = None,
+    **source_options: Unpack[SourceOptions],
+) -> AsyncConnection: ...
+
+
+async def connect_async(
+    source: CredentialSource | None = None,
+    /,
+    *,
+    driver: Literal["psycopg", "data_api"] | None = None,
+    driver_options: dict[str, Any] | None = None,
+    **source_options: Unpack[SourceOptions],
+) -> psycopg.AsyncConnection[Any] | AsyncConnection:
     """A psycopg 3 ``AsyncConnection`` with a fresh credential; the credential fetch runs off
-    the event loop and is shared by concurrent tasks."""
+    the event loop and is shared by concurrent tasks. With ``driver="data_api"``, the Data
+    API driver's ``AsyncConnection`` (its calls run off the event loop)."""
+    if driver == "data_api":
+        from .data_api.aio import AsyncConnection
+
+        options = checked_driver_options("data_api", driver_options)
+        resolved = source_from(source, source_options)
+        return AsyncConnection(await asyncio.to_thread(connect_data_api, resolved, options))
+    if driver not in (None, "psycopg"):
+        raise ConfigurationError(
+            f"connect_async takes driver 'psycopg' or 'data_api', not {driver!r}."
+        )
     with optional("psycopg"):
         import psycopg
 

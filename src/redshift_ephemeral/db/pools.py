@@ -22,6 +22,7 @@ from ..source import CredentialSource, source_from
 from .connections import (
     aopen_with_retry,
     checked_driver_options,
+    connect_data_api,
     libpq_connect_kwargs,
     open_driver_connection,
     open_with_retry,
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 
 
 def _sqlalchemy_drivername(driver: Driver, dialect: str | None) -> str:
+    if driver == "data_api":
+        from .data_api.dialect import register
+
+        return register()
     if driver == "redshift_connector" or dialect == "redshift":
         with optional("sqlalchemy"):
             import sqlalchemy_redshift  # noqa: F401 - registers the redshift dialect
@@ -86,6 +91,8 @@ def take_fresh_credentials(
     def _connect_with_fresh_credential(
         _dialect: Any, _record: Any, _cargs: Any, _cparams: Any
     ) -> Any:
+        if driver == "data_api":
+            return connect_data_api(source, options)
         return open_with_retry(
             source, lambda credential: open_driver_connection(driver, credential, options)
         )

@@ -194,6 +194,21 @@ class PostgresServer:
                 self._admin = psycopg.connect(**self._admin_params(database), autocommit=True)
             yield self._admin
 
+    def connect_as(self, login: str, database: str) -> psycopg.Connection[Any]:
+        """A new autocommit session as ``login`` through the private socket (the Data API's
+        statements run in these; the login's privileges, never the administrator's)."""
+        import psycopg
+
+        return psycopg.connect(
+            host=str(self.socket_dir),
+            port=self.port,
+            dbname=database,
+            user=login,
+            autocommit=True,
+            connect_timeout=10,
+            application_name="redshift-data",
+        )
+
     def _admin_params(self, database: str) -> dict[str, Any]:
         return {
             "host": str(self.socket_dir),

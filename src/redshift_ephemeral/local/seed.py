@@ -36,6 +36,14 @@ DISCOVERY_ACTIONS = [
     "redshift-serverless:ListCustomDomainAssociations",
 ]
 
+DATA_API_OWNER_ACTIONS = [
+    "DescribeStatement",
+    "GetStatementResult",
+    "GetStatementResultV2",
+    "CancelStatement",
+    "ListStatements",
+]
+
 
 def seed_database(server: PostgresServer, roles: Roles) -> None:
     with server.admin() as conn:
@@ -74,9 +82,39 @@ def seeded_policies(workgroup_arn: str) -> dict[str, dict[str, Any]]:
         "Action": "redshift-serverless:GetCredentials",
         "Resource": workgroup_arn,
     }
+    # The Data API, as AWS's managed policy AmazonRedshiftDataFullAccess grants it: run on the
+    # cluster and the workgroup; read, cancel and list only one's own statements and sessions.
+    data_api_run = {
+        "Sid": "DataApiRun",
+        "Effect": "Allow",
+        "Action": ["redshift-data:ExecuteStatement", "redshift-data:BatchExecuteStatement"],
+        "Resource": [f"{_REDSHIFT}:cluster:{CLUSTER_ID}", workgroup_arn],
+    }
+    data_api_own = {
+        "Sid": "DataApiOwnStatements",
+        "Effect": "Allow",
+        "Action": [f"redshift-data:{action}" for action in DATA_API_OWNER_ACTIONS],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}
+        },
+    }
+    data_api_sessions = {
+        "Sid": "DataApiOwnSessions",
+        "Effect": "Allow",
+        "Action": [
+            "redshift-data:ExecuteStatement",
+            "redshift-data:BatchExecuteStatement",
+            "redshift-data:ListSessions",
+        ],
+        "Resource": [f"arn:aws:redshift-data:{REGION}:{ACCOUNT}:session:*", "*"],
+        "Condition": {"StringEquals": {"redshift-data:session-owner-iam-userid": "${aws:userid}"}},
+    }
+    data_api = (data_api_run, data_api_own, data_api_sessions)
     return {
         READER_USER: document(
             discover,
+            *data_api,
             {
                 "Sid": "AnyDatabaseUser",
                 "Effect": "Allow",
@@ -104,6 +142,7 @@ def seeded_policies(workgroup_arn: str) -> dict[str, dict[str, Any]]:
         ),
         OTHER_USER: document(
             discover,
+            *data_api,
             {
                 # AWS's policy variable: each IAM user as the database user of their own name.
                 "Sid": "OwnDatabaseUser",
@@ -117,7 +156,7 @@ def seeded_policies(workgroup_arn: str) -> dict[str, dict[str, Any]]:
             own_identity,
             serverless,
         ),
-        ASSUMABLE_ROLE: document(discover, own_identity, serverless),
+        ASSUMABLE_ROLE: document(discover, *data_api, own_identity, serverless),
     }
 
 

@@ -58,6 +58,7 @@ def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -
     owner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="postgres-owner")
     http = None
     endpoint = None
+    emulator = None
     try:
         certificates = StackCertificates.create(directory)
         postgres.start()
@@ -76,6 +77,7 @@ def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -
             endpoint_port=endpoint.port,
             control_token=token,
             restart_postgres=lambda: owner.submit(postgres.restart).result(),
+            connect_as=postgres.connect_as,
         )
         emulator.knobs.update({"time_scale": time_scale})
         # Port 0: the kernel picks a free port at bind time and we read it back, so no other
@@ -114,6 +116,8 @@ def run(time_scale: float, state_file: Path | None, ttl_seconds: float | None) -
     finally:
         if http is not None:
             http.shutdown()
+        if emulator is not None and emulator.statements is not None:
+            emulator.statements.close_all()
         if endpoint is not None:
             endpoint.stop()
         postgres.stop()

@@ -16,6 +16,7 @@ from typing import Any
 from ..identities import Identities
 from ..passwords import IssuedPasswords
 from ..roles import Roles
+from ..statements import Connector, Statements
 from .auth import UNSIGNED_OPERATIONS, Auth
 from .calls import ACCOUNT_ID, Call, Handler
 from .control import CONTROL_PREFIX, ControlApi
@@ -25,7 +26,8 @@ from .logins import Logins
 from .passthrough import UNAUTHORIZED_ACTIONS, MotoPassthrough, WsgiApp, moto_implements
 from .passthrough import resource_for as moto_resource_for
 from .protocols import StartResponse, fault_response, parse_call, read_body, result_response
-from .redshift import RedshiftHandlers
+from .redshift import RedshiftHandlers, cluster_exists
+from .redshift_data import RedshiftDataHandlers
 from .redshift_serverless import RedshiftServerlessHandlers
 from .sts import StsHandlers
 
@@ -45,6 +47,7 @@ class Emulator:
         endpoint_host: str = "localhost",
         seed: int = 0,
         restart_postgres: Callable[[], None] | None = None,
+        connect_as: Connector | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.endpoint_host = endpoint_host
@@ -65,6 +68,16 @@ class Emulator:
             "redshift-serverless": serverless.operations(),
             "sts": StsHandlers(self._auth, clock).operations(),
         }
+        # The Data API runs SQL on the stack's PostgreSQL; without it, it is not emulated.
+        self.statements = Statements(connect_as) if connect_as is not None else None
+        if self.statements is not None:
+            self._handlers["redshift-data"] = RedshiftDataHandlers(
+                self._auth,
+                logins,
+                self.statements,
+                cluster_exists=cluster_exists,
+                workgroup_arn=serverless.workgroup_arn_of,
+            ).operations()
 
     @property
     def knobs(self) -> Knobs:

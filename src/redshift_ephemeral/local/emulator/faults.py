@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..sigv4 import JSON_CODES
 
-JSON_SERVICES = frozenset({"redshift-serverless"})  # the rest speak the query protocol
+# The rest speak the query protocol.
+JSON_SERVICES = frozenset({"redshift-serverless", "redshift-data"})
 
 
 class AwsFault(Exception):

@@ -25,6 +25,7 @@ class Knobs:
     latency_seconds: float = 0.0  # added to every AWS call
     throttle_rate: float = 0.0  # share of calls answered with AWS's throttling error
     outage: bool = False  # every AWS call fails with 503 ServiceUnavailable
+    statement_seconds: float = 0.0  # each Data API statement waits this long in SUBMITTED
 
     def update(self, changes: dict[str, Any]) -> None:
         for key, value in changes.items():
@@ -33,6 +34,8 @@ class Knobs:
             setattr(self, key, value)
         if not 0 < self.time_scale <= 1:
             raise ValueError("time_scale must be in (0, 1]")
+        if not 0 <= self.statement_seconds <= 60:
+            raise ValueError("statement_seconds must be in [0, 60]")
         if not 0 <= self.throttle_rate <= 1:
             raise ValueError("throttle_rate must be in [0, 1]")
 

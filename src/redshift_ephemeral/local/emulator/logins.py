@@ -63,18 +63,23 @@ class Logins:
         endpoint learns the password."""
         password = new_password()
         expiration = datetime.now(UTC) + timedelta(seconds=duration * time_scale)
-        if create_login:
-            try:
-                self.roles.issue(login, user, groups)
-            except RoleNameTaken as error:
-                # A name PostgreSQL cannot hold as a login: as for a missing user, AWS
-                # answers and the login fails.
-                logger.warning("no login role for %s: %s", login, error)
-            else:
-                self._passwords.add(login, password, expiration, database)
+        if create_login and self.prepare(login, user, groups):
+            self._passwords.add(login, password, expiration, database)
         with self._lock:
             self._issued.append(password)
         return password, expiration
+
+    def prepare(self, login: str, user: str, groups: Iterable[str]) -> bool:
+        """Make ``login`` a login role with its memberships (``roles.py``), as a credential
+        call does before the login; False if the name cannot be a login (a name PostgreSQL
+        cannot hold, or a role of another kind): as for a missing user, AWS answers and the
+        login fails."""
+        try:
+            self.roles.issue(login, user, groups)
+        except RoleNameTaken as error:
+            logger.warning("no login role for %s: %s", login, error)
+            return False
+        return True
 
     def issue_to_caller(
         self, caller_arn: str, duration: int, time_scale: float, database: str | None

@@ -229,3 +229,10 @@ def _cluster(call: Call, identifier: str) -> Any:
     if identifier not in clusters:
         raise AwsFault("ClusterNotFound", f"Cluster {identifier} not found.", 404)
     return clusters[identifier]
+
+
+def cluster_exists(region: str, identifier: str) -> bool:
+    """Whether moto holds the cluster (for other services' handlers, through the app)."""
+    from moto.redshift.models import redshift_backends
+
+    return identifier in redshift_backends[ACCOUNT_ID][region].clusters

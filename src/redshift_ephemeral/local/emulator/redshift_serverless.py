@@ -188,6 +188,12 @@ class RedshiftServerlessHandlers:
                 ]
             }
 
+    def workgroup_arn_of(self, region: str, name: str) -> str | None:
+        """The ARN of an existing workgroup, else None (for other services' handlers)."""
+        with self._lock:
+            workgroup = self._workgroups.get((region, name))
+        return str(workgroup["workgroupArn"]) if workgroup is not None else None
+
     # -- helpers -------------------------------------------------------------------------
 
     def _workgroup_arn(self, call: Call, name: str) -> str:
