@@ -167,3 +167,20 @@ def test_what_would_redirect_the_password_is_refused_before_any_aws_call(
         sqlalchemy.create_engine(url, **kwargs)
     assert "hunter2" not in str(refused.value)
     assert shell.calls() == {}
+
+
+def test_a_data_api_url_runs_sql_through_the_data_api(shell: LocalStack) -> None:
+    """``postgresql+data_api://`` (the ``sqlalchemy.dialects`` entry point): SQL over the
+    Data API as the URL's user, no password anywhere - the same URL a tool is given."""
+    engine = sqlalchemy.create_engine(f"postgresql+data_api://alice@/dev?{PLUGIN}")
+    try:
+        with engine.connect() as connection:
+            count, user = connection.execute(sqlalchemy.text(WHO_AND_COUNT)).one()
+        frame = pandas.read_sql(SEED_QUERY, engine)
+    finally:
+        engine.dispose()
+    assert (count, user) == (42, "IAM:alice")
+    assert frame["n"].tolist() == [42]
+    calls = shell.calls()
+    assert calls.get("redshift-data:ExecuteStatement", 0) >= 2, calls
+    assert CREDENTIAL_CALL not in calls  # the Data API asks for the password, not this process

@@ -9,7 +9,8 @@ SQLAlchemy finds it through the ``sqlalchemy.plugins`` entry point and hands it 
 ``create_engine``'s keyword arguments before anything connects. What the URL may hold:
 
 * the driver: ``postgresql`` / ``postgresql+psycopg2``, ``postgresql+psycopg``,
-  ``redshift`` / ``redshift+psycopg2`` and ``redshift+redshift_connector`` (sqlalchemy-redshift);
+  ``redshift`` / ``redshift+psycopg2`` and ``redshift+redshift_connector`` (sqlalchemy-redshift),
+  and ``postgresql+data_api`` (SQL over the Redshift Data API: no network path, no password);
 * a user name, host, port and database: the options ``db_user``, ``host``, ``port`` and
   ``database``, as typed in a tool's form (given twice, differently: an error);
 * query parameters: ``target=<name>`` (a ``[targets.<name>]`` table of the config file),
@@ -43,7 +44,8 @@ _SQLALCHEMY_PARAMETERS = ("plugin", "plugins")  # SQLAlchemy removes them itself
 _IN_THE_URL = "the URL"
 _DIALECTS = ("postgresql", "redshift")
 _SUPPORTED = (
-    "postgresql+psycopg2, postgresql+psycopg, redshift+psycopg2 or redshift+redshift_connector"
+    "postgresql+psycopg2, postgresql+psycopg, redshift+psycopg2, redshift+redshift_connector "
+    "or postgresql+data_api"
 )
 
 
