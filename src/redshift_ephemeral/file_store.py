@@ -26,7 +26,6 @@ import contextlib
 import errno
 import hashlib
 import json
-import logging
 import os
 import stat
 import threading
@@ -37,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ._logs import Logger
 from ._private_files import (
     PRIVATE_FILE_MODE,
     UnsafePathError,
@@ -49,7 +49,7 @@ from .credentials import Credential
 from .secret import Secret
 from .targets import Operation
 
-logger = logging.getLogger(__name__)
+logger = Logger(__name__)
 
 FORMAT_VERSION = 1
 LOCK_TIMEOUT_SECONDS = 90.0
