@@ -25,6 +25,8 @@ SCRIPTS = [
     "connect_overhead.py",
     "single_flight.py",
     "cli_vs_awscli.py",
+    "processes_cold_start.py",
+    "processes_connecting.py",
     "redshift_connector_iam.py",
     "pool_soak.py",
 ]
