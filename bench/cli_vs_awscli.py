@@ -77,22 +77,28 @@ def main() -> None:
             "--output",
             "json",
         ]
-        wall(ours_command, warm_env)  # warms file caches for all three; seeds the warm store
+        # What any botocore-based command pays before its first line of work: the interpreter
+        # and `import botocore.session` (the AWS CLI pays it too). Printed beside cold.
+        floor_command = [sys.executable, "-c", "import botocore.session"]
+        wall(ours_command, warm_env)  # warms file caches for all; seeds the warm store
         wall(aws_command, base)
         wall(ours_command, cold_env(-1))
+        wall(floor_command, base)
         stack.reset()
-        warm, cold, baseline = [], [], []
+        warm, cold, baseline, floor = [], [], [], []
         for run in range(RUNS):
             warm.append(wall(ours_command, warm_env))
             baseline.append(wall(aws_command, base))
             cold.append(wall(ours_command, cold_env(run)))
+            floor.append(wall(floor_command, base))
         calls = stack.calls()
     # The AWS CLI and each cold run make one GetClusterCredentials; a warm run makes none.
     warm_calls = calls.get(CALL, 0) - 2 * RUNS
     cold_discovery = calls.get(DISCOVERY, 0)
     aws_ms = statistics.median(baseline) * 1e3
     warm_ms, cold_ms = statistics.median(warm) * 1e3, statistics.median(cold) * 1e3
-    floor_ms = min(warm) * 1e3
+    fastest_warm_ms = min(warm) * 1e3
+    floor_ms = statistics.median(floor) * 1e3
     report(
         [
             Figure(
@@ -104,7 +110,7 @@ def main() -> None:
                 baseline=aws_ms,
                 baseline_name="AWS CLI v1",
                 note=f"AWS calls made by the {RUNS} warm runs: {warm_calls} (must be 0); "
-                f"fastest warm run {floor_ms:.0f} ms",
+                f"fastest warm run {fastest_warm_ms:.0f} ms",
             ),
             Figure(
                 "cold creds (empty cache directory) ÷ aws redshift get-cluster-credentials "
@@ -116,7 +122,9 @@ def main() -> None:
                 baseline=aws_ms,
                 baseline_name="AWS CLI v1",
                 note=f"{cold_discovery} DescribeClusters for {RUNS} cold runs (each discovers "
-                "the endpoint: nothing is cached); the earlier target, ≤ 0.8, was for this run",
+                "the endpoint: nothing is cached); the earlier target, ≤ 0.8, was for this run. "
+                f"Python + `import botocore.session` alone: {floor_ms:.0f} ms = "
+                f"{floor_ms / aws_ms:.2f} of the AWS CLI, before any client, file or call",
             ),
         ]
     )
