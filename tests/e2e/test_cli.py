@@ -252,7 +252,17 @@ def test_doctor_all_ok(env: dict[str, str]) -> None:
     result = cli(env, "doctor", "--db-user", "alice")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    names = ["AWS identity", "endpoint", "permission", "DNS", "TCP", "TLS", "login", "clock"]
+    names = [
+        "AWS identity",
+        "endpoint",
+        "permission",
+        "shared cache",
+        "DNS",
+        "TCP",
+        "TLS",
+        "login",
+        "clock",
+    ]
     assert [line.split()[0] for line in lines] == ["ok"] * len(names)
     for name, line in zip(names, lines, strict=True):
         assert name in line
