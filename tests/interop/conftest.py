@@ -11,6 +11,7 @@ and searched for the stack's issued passwords when the session finishes
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -118,10 +119,16 @@ class Client:
 
     def collect_files(self) -> None:
         """Every file the client left in its private directories, for the leak scan."""
+        store = self.home / "cache" / "redshift-ephemeral" / "credentials"
         for root in self.scanned:
             for path in sorted(root.rglob("*")):
                 if path.is_file() and not path.is_symlink():
                     if path.stat().st_size > MAX_SCANNED_FILE_BYTES:
+                        continue
+                    if path.parent == store and path.suffix == ".json":
+                        # The shared store's entries (the CLI's default) hold the password by
+                        # design, as the AWS CLI's cache holds its keys: the owner's alone.
+                        assert stat.S_IMODE(path.stat().st_mode) == 0o600, oct(path.stat().st_mode)
                         continue
                     text = path.read_bytes().decode("utf-8", "replace")
                     RECORD.output(f"file {path}", text)
