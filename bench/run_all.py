@@ -26,6 +26,8 @@ SCRIPTS = [
     "single_flight.py",
     "cli_vs_awscli.py",
     "agent_password.py",
+    "processes_cold_start.py",
+    "processes_connecting.py",
     "redshift_connector_iam.py",
     "pool_soak.py",
     "data_api.py",

@@ -16,14 +16,14 @@ check the opened file (``fstat``), not the path, so nothing can be swapped in be
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import stat
 from pathlib import Path
 
+from ._logs import Logger
 from .errors import ConfigurationError
 
-logger = logging.getLogger(__name__)
+logger = Logger(__name__)
 
 PRIVATE_DIRECTORY_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600

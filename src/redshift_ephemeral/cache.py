@@ -31,7 +31,6 @@ files or drivers.
 from __future__ import annotations
 
 import copy
-import logging
 import reprlib
 import threading
 import time
@@ -40,6 +39,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from ._logs import Logger
 from .credentials import Credential
 from .errors import CredentialExpiredOnArrivalError, RedshiftEphemeralError
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     import asyncio
     from contextlib import AbstractContextManager
 
-logger = logging.getLogger(__name__)
+logger = Logger(__name__)
 
 Clock = Callable[[], float]
 Fetch = Callable[[], Credential]

@@ -14,7 +14,6 @@ that names one, so a ``--workgroup`` is never mixed with an exported cluster id.
 
 from __future__ import annotations
 
-import tomllib
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -237,7 +236,6 @@ def read_config(path: Path) -> dict[str, Any] | None:
                 return None
             raise ConfigurationError(f"{path} is not a regular file. Replace it with a TOML file.")
         text = path.read_bytes().decode("utf-8")
-        return tomllib.loads(text)
     except OSError as error:
         reason = error.strerror or type(error).__name__
         raise ConfigurationError(f"Cannot read {path}: {reason}. Fix the file.") from None
@@ -245,6 +243,10 @@ def read_config(path: Path) -> dict[str, Any] | None:
         raise ConfigurationError(
             f"{path} is not UTF-8 text (byte {error.start}). Save it as UTF-8."
         ) from None
+    import tomllib  # only when there is a file: most commands run without one
+
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigurationError(f"{path} is not valid TOML: {error}. Fix the file.") from None
     except RecursionError:

@@ -25,9 +25,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
-import hashlib
+import importlib
 import json
-import logging
 import os
 import stat
 import threading
@@ -38,6 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ._logs import Logger
 from ._private_files import (
     PRIVATE_FILE_MODE,
     UnsafePathError,
@@ -51,7 +51,7 @@ from .errors import RedshiftEphemeralError
 from .secret import Secret
 from .targets import Operation, validate_host, validate_port
 
-logger = logging.getLogger(__name__)
+logger = Logger(__name__)
 
 FORMAT_VERSION = 1
 LOCK_TIMEOUT_SECONDS = 90.0
@@ -83,9 +83,24 @@ def default_cache_directory(environ: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "redshift-ephemeral"
 
 
+@functools.cache
+def _sha256() -> Callable[[bytes], Any]:
+    """SHA-256 from CPython's own module when it has one (``_sha2`` from 3.12, ``_sha256``
+    before): the same digest as ``hashlib.sha256`` without loading OpenSSL, which is what
+    importing hashlib costs (about 3 ms of a warm ``creds``)."""
+    for name in ("_sha2", "_sha256"):
+        try:
+            return importlib.import_module(name).sha256  # type: ignore[no-any-return]
+        except (ImportError, AttributeError):
+            continue
+    import hashlib  # pragma: no cover - a build without CPython's own hashes
+
+    return hashlib.sha256  # pragma: no cover
+
+
 def key_digest(key: str) -> str:
     """The file name of a key: a hash, so no part of the key is readable in a listing."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
+    return str(_sha256()(key.encode("utf-8")).hexdigest())[:40]
 
 
 @dataclass(frozen=True)

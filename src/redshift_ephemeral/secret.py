@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any, NoReturn, final
 
 REDACTED = "********"
@@ -42,6 +41,8 @@ class Secret:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):
             return NotImplemented
+        import hmac  # here, not at import: comparing secrets is rare, loading them is not
+
         return hmac.compare_digest(self._value.encode(), other._value.encode())
 
     __hash__ = None  # type: ignore[assignment]  # a hash would be a fingerprint of the value

@@ -37,23 +37,23 @@ RESERVED_WORDS = frozenset(
     """.split()
 )
 
-_CLUSTER_ID = re.compile(r"[a-z](?:[a-z0-9]|-(?!-))*")
-_WORKGROUP = re.compile(r"[a-z0-9-]+")
-_DB_OBJECT = re.compile(r"[A-Za-z][A-Za-z0-9_+.@-]*")
-_GROUP = re.compile(r"[a-z][a-z0-9_+.@-]*")
-_CUSTOM_DOMAIN = re.compile(
-    r"(((?!-)[A-Za-z0-9-]{0,62}[A-Za-z0-9])\.)+((?!-)[A-Za-z0-9-]{1,62}[A-Za-z0-9])"
-)
-_DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+# Patterns as text, matched through ``re``'s own cache: compiled on first use, not at import
+# (a command served from the shared store validates a few names and parses no hostname).
+_CLUSTER_ID = r"[a-z](?:[a-z0-9]|-(?!-))*"
+_WORKGROUP = r"[a-z0-9-]+"
+_DB_OBJECT = r"[A-Za-z][A-Za-z0-9_+.@-]*"
+_GROUP = r"[a-z][a-z0-9_+.@-]*"
+_CUSTOM_DOMAIN = r"(((?!-)[A-Za-z0-9-]{0,62}[A-Za-z0-9])\.)+((?!-)[A-Za-z0-9-]{1,62}[A-Za-z0-9])"
+_DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 MAX_HOSTNAME_LENGTH = 253
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
-_PROVISIONED_HOST = re.compile(
+_REGION = r"[a-z]{2}(-[a-z]+)+-\d+"
+_PROVISIONED_HOST = (
     r"(?P<cluster>[a-z][a-z0-9-]*)\.(?P<unique>[a-z0-9]+)\.(?P<region>[a-z0-9-]+)"
-    r"\.redshift\.amazonaws\.com(\.cn)?\.?",
+    r"\.redshift\.amazonaws\.com(\.cn)?\.?"
 )
-_SERVERLESS_HOST = re.compile(
+_SERVERLESS_HOST = (
     r"(?P<workgroup>[a-z0-9-]+)\.(?P<account>\d{12})\.(?P<region>[a-z0-9-]+)"
-    r"\.redshift-serverless\.amazonaws\.com(\.cn)?\.?",
+    r"\.redshift-serverless\.amazonaws\.com(\.cn)?\.?"
 )
 
 
@@ -64,14 +64,14 @@ def validate_cluster_identifier(value: str) -> str:
         "a cluster identifier has 1-63 lowercase letters, digits or hyphens, starts with a "
         "letter, and has no two consecutive hyphens and no trailing hyphen"
     )
-    if not (1 <= len(value) <= 63 and _CLUSTER_ID.fullmatch(value) and not value.endswith("-")):
+    if not (1 <= len(value) <= 63 and re.fullmatch(_CLUSTER_ID, value) and not value.endswith("-")):
         raise ConfigurationError(f"Invalid cluster identifier {value!r}: {rule}.")
     return value
 
 
 def validate_workgroup_name(value: str) -> str:
     """AWS: 3-64 characters matching ^[a-z0-9-]+$."""
-    if not (3 <= len(value) <= 64 and _WORKGROUP.fullmatch(value)):
+    if not (3 <= len(value) <= 64 and re.fullmatch(_WORKGROUP, value)):
         raise ConfigurationError(
             f"Invalid workgroup name {value!r}: a workgroup name has 3-64 lowercase letters, "
             "digits or hyphens."
@@ -79,12 +79,12 @@ def validate_workgroup_name(value: str) -> str:
     return value
 
 
-def _validate_db_object(value: str, what: str, pattern: re.Pattern[str], letters: str) -> str:
+def _validate_db_object(value: str, what: str, pattern: str, letters: str) -> str:
     if not 1 <= len(value) <= 64:
         raise ConfigurationError(f"Invalid {what} {value!r}: it must be 1-64 characters long.")
     if ":" in value or "/" in value:
         raise ConfigurationError(f"Invalid {what} {value!r}: it must not contain ':' or '/'.")
-    if not pattern.fullmatch(value):
+    if not re.fullmatch(pattern, value):
         raise ConfigurationError(
             f"Invalid {what} {value!r}: it must start with a letter and contain only {letters}, "
             "digits, '_', '+', '.', '@' or '-'."
@@ -113,7 +113,7 @@ def validate_db_group(value: str) -> str:
 
 
 def validate_custom_domain(value: str) -> str:
-    if not (1 <= len(value) <= 253 and _CUSTOM_DOMAIN.fullmatch(value)):
+    if not (1 <= len(value) <= 253 and re.fullmatch(_CUSTOM_DOMAIN, value)):
         raise ConfigurationError(
             f"Invalid custom domain name {value!r}: expected a DNS name such as "
             "'redshift.example.com'."
@@ -140,7 +140,7 @@ def validate_host(value: str) -> str:
     labels = name.split(".")
     if not (
         0 < len(name) <= MAX_HOSTNAME_LENGTH
-        and all(_DNS_LABEL.fullmatch(label) for label in labels)
+        and all(re.fullmatch(_DNS_LABEL, label) for label in labels)
         # An all-numeric last label is not a name (RFC 3696 §2): "10.1" would be read by the
         # resolver as the address 10.0.0.1.
         and not labels[-1].isdigit()
@@ -169,7 +169,7 @@ def _ip_literal(value: str) -> str | None:
 
 
 def validate_region(value: str) -> str:
-    if not _REGION.fullmatch(value):
+    if not re.fullmatch(_REGION, value):
         raise ConfigurationError(
             f"Invalid AWS region {value!r}: expected a region code such as 'us-east-1'."
         )
@@ -236,9 +236,9 @@ def parse_redshift_hostname(host: str) -> ParsedHostname | None:
     """Recognise ``<cluster>.<id>.<region>.redshift.amazonaws.com`` and
     ``<workgroup>.<account>.<region>.redshift-serverless.amazonaws.com``; None otherwise."""
     host = host.lower()
-    if match := _PROVISIONED_HOST.fullmatch(host):
+    if match := re.fullmatch(_PROVISIONED_HOST, host):
         return ParsedHostname(Deployment.PROVISIONED, match["cluster"], match["region"])
-    if match := _SERVERLESS_HOST.fullmatch(host):
+    if match := re.fullmatch(_SERVERLESS_HOST, host):
         return ParsedHostname(
             Deployment.SERVERLESS, match["workgroup"], match["region"], match["account"]
         )

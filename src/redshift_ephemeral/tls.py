@@ -10,16 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import os
 import re
-import ssl
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-
-import certifi
 
 from ._private_files import UnsafePathError, private_directory, read_private, write_private
 from .errors import ConfigurationError
@@ -36,10 +31,11 @@ ALLOWED_MODES = ("verify-full", "verify-ca", "require")
 REFUSED_MODES = ("disable", "allow", "prefer")
 DEFAULT_SSLMODE = "verify-full"
 
-_CERT_BLOCK = re.compile(
-    r'^# Label: "(?P<label>[^"]+)"\n(?:#.*\n)*(?P<pem>-----BEGIN CERTIFICATE-----\n'
-    r"[^-]+-----END CERTIFICATE-----\n)",
-    re.MULTILINE,
+# ssl, tempfile and certifi (about 10 ms of imports), and these patterns, are loaded where
+# they are used: a command served from the shared store with its own sslrootcert needs none.
+_CERT_BLOCK = (
+    r'(?m)^# Label: "(?P<label>[^"]+)"\n(?:#.*\n)*(?P<pem>-----BEGIN CERTIFICATE-----\n'
+    r"[^-]+-----END CERTIFICATE-----\n)"
 )
 _bundle_lock = threading.Lock()
 
@@ -60,7 +56,7 @@ def validate_sslmode(sslmode: str) -> str:
 
 def amazon_roots_pem(cacert_pem: str) -> str:
     """The Amazon and Starfield Services roots cut out of a certifi-format bundle."""
-    found = {m["label"]: m["pem"] for m in _CERT_BLOCK.finditer(cacert_pem)}
+    found = {m["label"]: m["pem"] for m in re.finditer(_CERT_BLOCK, cacert_pem)}
     missing = [label for label in AMAZON_ROOT_LABELS if label not in found]
     if missing:
         raise RuntimeError(
@@ -79,6 +75,8 @@ def _expected_bundle(cacert_path: str) -> bytes:
 def _bundle_directories() -> list[Path]:
     """Where the bundle may live, best first: the user's cache directory, the per-session
     runtime directory, then a per-user directory in the temporary directory."""
+    import tempfile
+
     cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     candidates = [Path(cache_home) / "redshift-ephemeral"]
     if runtime := os.environ.get("XDG_RUNTIME_DIR"):
@@ -93,6 +91,8 @@ def amazon_trust_bundle() -> str:
     The file is written once per certifi version into a private directory (see
     ``private_files``) and, on every call, read back and compared with what certifi yields:
     a file someone else planted or changed is never handed to a driver, it is rewritten."""
+    import certifi
+
     expected = _expected_bundle(certifi.where())
     name = f"amazon-roots-certifi-{certifi.__version__}.pem"
     refused: list[str] = []
@@ -116,9 +116,7 @@ def amazon_trust_bundle() -> str:
 
 # -- redshift_connector's trust ----------------------------------------------------------------
 
-_PEM_CERTIFICATE = re.compile(
-    r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----"
-)
+_PEM_CERTIFICATE = r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----"
 
 
 def _certificates(path: str | None) -> frozenset[bytes]:
@@ -137,12 +135,14 @@ def _certificates(path: str | None) -> frozenset[bytes]:
 @functools.lru_cache(maxsize=16)
 def _parsed_certificates(path: str, size: int, mtime_ns: int) -> frozenset[bytes]:
     """``size`` and ``mtime_ns`` are the cache key: a rewritten file is parsed again."""
+    import ssl
+
     try:
         text = Path(path).read_text(encoding="ascii", errors="replace")
     except OSError:
         return frozenset()
     certificates = set()
-    for block in _PEM_CERTIFICATE.findall(text):
+    for block in re.findall(_PEM_CERTIFICATE, text):
         with contextlib.suppress(ValueError):
             certificates.add(ssl.PEM_cert_to_DER_cert(block))
     return frozenset(certificates)
@@ -150,6 +150,8 @@ def _parsed_certificates(path: str, size: int, mtime_ns: int) -> frozenset[bytes
 
 def redshift_connector_bundle() -> str | None:
     """The CA bundle redshift_connector ships and always trusts (found without importing it)."""
+    import importlib.util
+
     spec = importlib.util.find_spec("redshift_connector")
     if spec is None or spec.origin is None:
         return None
@@ -159,6 +161,8 @@ def redshift_connector_bundle() -> str | None:
 def redshift_connector_trust() -> str:
     """What redshift_connector trusts, in words: it has no parameter for a CA, so it is not
     ``sslrootcert`` but OpenSSL's default store plus the bundle it ships."""
+    import ssl
+
     paths = ssl.get_default_verify_paths()
     return (
         f"OpenSSL's default CA file {paths.cafile or paths.openssl_cafile} (SSL_CERT_FILE) and "
@@ -175,6 +179,8 @@ def check_redshift_connector_trust(sslrootcert: str | None) -> None:
     The Amazon roots (the default) need no check: they are what the driver is built for."""
     if sslrootcert is None or sslrootcert == amazon_trust_bundle():
         return
+    import ssl
+
     wanted = _certificates(sslrootcert)
     trusted = _certificates(ssl.get_default_verify_paths().cafile) | _certificates(
         redshift_connector_bundle()

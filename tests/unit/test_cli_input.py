@@ -113,6 +113,13 @@ INVALID_ENVIRONMENT = st.one_of(
         lambda v: {"REDSHIFT_EPHEMERAL_WORKGROUP": "demo-wg", "REDSHIFT_EPHEMERAL_SSLMODE": v}
     ),
 )
+
+
+class TomlLiteral(str):
+    """A value written into the TOML file as it is (a generated string is quoted: ``'A'``
+    written as it is would be the valid user name A)."""
+
+
 TOML_VALUES = st.one_of(
     bad_cluster.map(lambda v: ("cluster_id", v)),
     bad_user.map(lambda v: ("db_user", v)),
@@ -121,11 +128,11 @@ TOML_VALUES = st.one_of(
     ),
     st.sampled_from(
         [
-            ("duration", "'900'"),
-            ("db_group", "[1, 2]"),
-            ("port", "true"),
-            ("cluster-id", "42"),
-            ("nonsense_key", "'x'"),
+            ("duration", TomlLiteral("'900'")),
+            ("db_group", TomlLiteral("[1, 2]")),
+            ("port", TomlLiteral("true")),
+            ("cluster-id", TomlLiteral("42")),
+            ("nonsense_key", TomlLiteral("'x'")),
         ]
     ),
 )
@@ -181,7 +188,7 @@ def test_invalid_config_values_exit_2(entry: tuple[str, object]) -> None:
     key, value = entry
     rendered = (
         value
-        if isinstance(value, int) or str(value)[:1] in "'[t4"
+        if isinstance(value, int | TomlLiteral)
         else ('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"')
     )
     with tempfile.TemporaryDirectory() as config_home:

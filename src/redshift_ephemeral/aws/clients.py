@@ -9,11 +9,12 @@ own refreshing assume-role machinery.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import botocore.session
 from botocore.config import Config
@@ -24,7 +25,8 @@ from botocore.credentials import (
     Credentials,
     DeferredRefreshableCredentials,
 )
-from botocore.exceptions import NoCredentialsError, ProfileNotFound
+from botocore.exceptions import DataNotFoundError, NoCredentialsError, ProfileNotFound
+from botocore.loaders import Loader
 from botocore.utils import JSONFileCache, is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
 from .._private_files import private_directory
@@ -50,6 +52,50 @@ class _FixedCredentialProvider(CredentialProvider):
 
     def load(self) -> Credentials:
         return self._credentials
+
+
+class _Loader(Loader):
+    """botocore's loader, for the sessions built here. Before it loads a model, botocore
+    lists every service it has - some 400 directories, once per kind of model (the API, the
+    endpoint rules): about 20 ms of a cold ``creds`` - only to check that the one asked for
+    is among them. This checks that one (``list_api_versions``, which botocore asks next
+    anyway); an unknown service still gets botocore's own error, with the full list."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._loading = threading.local()
+
+    def load_service_model(
+        self, service_name: str, type_name: str, api_version: str | None = None
+    ) -> Any:
+        try:
+            self.list_api_versions(service_name, type_name)
+        except DataNotFoundError:
+            return super().load_service_model(service_name, type_name, api_version)
+        self._loading.service = service_name
+        try:
+            return super().load_service_model(service_name, type_name, api_version)
+        finally:
+            self._loading.service = None
+
+    def list_available_services(self, type_name: str) -> list[str]:
+        service: str | None = getattr(self._loading, "service", None)
+        if service is not None:  # known to exist: see load_service_model
+            return [service]
+        return super().list_available_services(type_name)
+
+
+def _new_session(profile: str | None = None) -> botocore.session.Session:
+    """A botocore session with ``_Loader``, honouring AWS_DATA_PATH as botocore does."""
+    session = botocore.session.Session(profile=profile)
+    data_path = session.get_config_variable("data_path")
+    paths = (
+        [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)]
+        if data_path
+        else None
+    )
+    session.register_component("data_loader", _Loader(extra_search_paths=paths))
+    return session
 
 
 @dataclass(frozen=True)
@@ -149,7 +195,7 @@ class AwsClients:
         if identity.session is not None:
             base = BotocoreSession.of_boto3(identity.session)
         else:
-            session = botocore.session.Session(profile=identity.profile)
+            session = _new_session(identity.profile)
             if identity.region:
                 session.set_config_variable("region", identity.region)
             base = BotocoreSession.of_botocore(session)
@@ -184,7 +230,7 @@ class AwsClients:
             credentials = DeferredRefreshableCredentials(
                 refresh_using=fetcher.fetch_credentials, method="assume-role"
             )
-        assumed = botocore.session.Session()
+        assumed = _new_session()
         assumed.register_component(
             "credential_provider", CredentialResolver([_FixedCredentialProvider(credentials)])
         )

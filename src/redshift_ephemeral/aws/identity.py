@@ -7,7 +7,6 @@ from the shared cache never loads it. ``clients.AwsClients`` turns it into boto3
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,8 @@ if TYPE_CHECKING:
     import boto3
 
 _ROLE_ARN_PREFIX = "arn:aws"
-_DNS_NAME = re.compile(r"^((?!-)[A-Z\d-]{1,63}(?<!-)\.)*((?!-)[A-Z\d-]{1,63}(?<!-))\.?$", re.I)
+# Matched through re's cache, compiled on first use: most identities name no endpoint.
+_DNS_NAME = r"(?i)^((?!-)[A-Z\d-]{1,63}(?<!-)\.)*((?!-)[A-Z\d-]{1,63}(?<!-))\.?$"
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def validate_endpoint_url(url: str) -> str:
         and port_ok
         and parts.scheme in ("http", "https")
         and host
-        and (_DNS_NAME.match(host) or _is_ip_address(host))
+        and (re.match(_DNS_NAME, host) or _is_ip_address(host))
     ):
         raise ConfigurationError(
             f"Invalid endpoint URL {url!r}: expected http(s)://host[:port], such as "
@@ -72,6 +72,8 @@ def validate_endpoint_url(url: str) -> str:
 
 
 def _is_ip_address(host: str) -> bool:
+    import ipaddress
+
     try:
         ipaddress.ip_address(host)
     except ValueError:
