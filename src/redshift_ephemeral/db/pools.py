@@ -16,6 +16,7 @@ from ..credentials import Credential
 from ..source import CredentialSource, source_from
 from .connections import (
     aopen_with_retry,
+    check_driver_route,
     checked_driver_options,
     libpq_connect_kwargs,
     open_driver_connection,
@@ -62,6 +63,7 @@ def create_engine(
     engine_options = dict(engine_options or {})
     check_engine_options(engine_options)
     source = source_from(source, source_options)
+    check_driver_route(driver, source)
     url = sqlalchemy.URL.create(_sqlalchemy_drivername(driver, dialect))
     engine = sqlalchemy.create_engine(url, **engine_options)
 
