@@ -5,7 +5,8 @@ A ``TcpForwarder`` stands in for an SSH tunnel (``ssh -L 15439:cluster:5439``): 
 that really uses the connect address gets there - relaying bytes to the stack's endpoint.
 With ``connect_address`` the client opens the connection there while libpq verifies the
 certificate against the host name; a name that is not on the certificate is refused before
-any password is sent (the hostile server proves it). Then Redshift-managed VPC endpoints found by name.
+any password is sent (the hostile server proves it). Then Redshift-managed VPC endpoints,
+found by name.
 """
 
 from __future__ import annotations
