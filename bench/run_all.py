@@ -25,6 +25,7 @@ SCRIPTS = [
     "connect_overhead.py",
     "single_flight.py",
     "cli_vs_awscli.py",
+    "agent_password.py",
     "redshift_connector_iam.py",
     "pool_soak.py",
 ]

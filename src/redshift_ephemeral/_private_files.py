@@ -99,9 +99,10 @@ def write_private(path: Path, content: str | bytes) -> None:
         raise
 
 
-def read_private(path: Path) -> bytes | None:
-    """The content of ``path`` if it is a private file of ours in a private directory;
-    None if it is missing or cannot be trusted (logged at DEBUG, so the caller rewrites it)."""
+def read_private(path: Path, *, max_bytes: int | None = None) -> bytes | None:
+    """The content of ``path`` if it is a private file of ours in a private directory (and,
+    with ``max_bytes``, no larger); None if it is missing or cannot be trusted (logged at
+    DEBUG, so the caller rewrites it)."""
     try:
         problem = _problem(os.lstat(path.parent), directory=True)
         if problem is not None:
@@ -116,9 +117,19 @@ def read_private(path: Path) -> bytes | None:
     except OSError as error:  # ELOOP: a symlink; EACCES: not ours
         logger.debug("ignoring %s: %s", path, error)
         return None
-    with os.fdopen(descriptor, "rb") as handle:
-        problem = _problem(os.fstat(handle.fileno()), directory=False)
+    try:
+        # The opened file is checked before it is read (a directory cannot even be wrapped).
+        info = os.fstat(descriptor)
+        problem = _problem(info, directory=False)
+        if problem is None and max_bytes is not None and info.st_size > max_bytes:
+            problem = f"it is {info.st_size} bytes, more than {max_bytes}"
         if problem is not None:
             logger.debug("ignoring %s: %s", path, problem)
             return None
-        return handle.read()
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            return handle.read() if max_bytes is None else handle.read(max_bytes + 1)
+    except OSError as error:
+        logger.debug("ignoring %s: %s", path, error)
+        return None
+    finally:
+        os.close(descriptor)

@@ -37,7 +37,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from .credentials import Credential
@@ -125,28 +125,57 @@ def _label(key: Hashable) -> str:
 
 
 @dataclass(frozen=True)
+class Moment:
+    """When something happened, on clocks another process can compare with its own: the wall
+    clock, and - where the system has them - the boot's id and its boot-time clock
+    (``CLOCK_BOOTTIME``), which no wall-clock step moves."""
+
+    wall: float
+    boot_id: str | None = None
+    boot_time: float | None = None
+
+
+@dataclass(frozen=True)
 class StoredCredential:
-    """A store's entry: the credential, when (wall clock, ``time.time()``) it was requested,
-    and the key's label for listings."""
+    """A store's entry: the credential, when its request was sent, and the key's label for
+    listings."""
 
     credential: Credential
-    requested_at: float
+    requested: Moment
     label: str = ""
+
+
+@dataclass(frozen=True)
+class StoredFailure:
+    """A store's record that a refresh failed: another process waiting for it raises this
+    rather than repeat the call (an AWS outage then costs one timeout, not one per process)."""
+
+    failed: Moment
+    error_type: str
+    message: str
+    attributes: dict[str, str | int | float | bool | None] = field(default_factory=dict)
 
 
 class CredentialStore(Protocol):
     """Where credentials are shared beyond one process (``file_store.FileStore``). Its
     methods never raise for an unusable store: it then holds nothing."""
 
-    wall_clock: Callable[[], float]
+    def now(self) -> Moment: ...
+
+    def age(self, moment: Moment) -> float | None:
+        """Seconds since ``moment`` (negative if it looks future); None if unknowable."""
 
     def load(self, key: str) -> StoredCredential | None: ...
 
-    def save(self, key: str, label: str, credential: Credential, requested_at: float) -> None: ...
+    def save(self, key: str, label: str, credential: Credential, requested: Moment) -> None: ...
 
     def discard(self, key: str, credential: Credential | None = None) -> None: ...
 
     def locked(self, key: str, *, wait: bool) -> AbstractContextManager[bool]: ...
+
+    def record_failure(self, key: str, error: Exception) -> None: ...
+
+    def failure_since(self, key: str, moment: Moment) -> StoredFailure | None: ...
 
     def load_endpoint(self, key: str) -> tuple[str, int, str] | None: ...
 
@@ -323,12 +352,11 @@ class CredentialCache:
         stored = self.store.load(shared)
         if stored is None:
             return None
-        now, wall_now = self._clock(), self.store.wall_clock()
+        now, age = self._clock(), self.store.age(stored.requested)
         credential = stored.credential
         lifetime = credential.lifetime_seconds
         margin = min(SKEW_MARGIN_SECONDS, lifetime * _SKEW_MARGIN_FRACTION)
-        age = wall_now - stored.requested_at
-        if lifetime <= 0 or age < -margin:
+        if lifetime <= 0 or age is None or age < -margin:
             return None
         requested_at = now - max(age, 0.0) - margin
         entry = _Entry(credential, Schedule.for_credential(credential, requested_at, self._policy))
@@ -418,6 +446,7 @@ class CredentialCache:
             return self._fetch_into(key, slot, fetch)
         assert self.store is not None
         store = self.store
+        waiting_from = store.now()
         with store.locked(shared, wait=mandatory) as held:
             if not held and not mandatory:
                 return None
@@ -430,10 +459,16 @@ class CredentialCache:
                 if self._clock() < entry.schedule.advisory_at or mandatory:
                     logger.debug("credential for %s taken from the shared store", _label(key))
                     return entry.credential
-            requested_at = store.wall_clock()
-            credential = self._fetch_into(key, slot, fetch)
+            if mandatory and (failure := store.failure_since(shared, waiting_from)) is not None:
+                raise _error_from(failure, _label(key))
+            requested = store.now()
             try:
-                store.save(shared, _label(key), credential, requested_at)
+                credential = self._fetch_into(key, slot, fetch)
+            except Exception as error:
+                store.record_failure(shared, error)
+                raise
+            try:
+                store.save(shared, _label(key), credential, requested)
             except Exception as error:  # a store never costs the caller a credential
                 logger.warning(
                     "could not share the credential for %s (%s: %s)",
@@ -472,6 +507,25 @@ class CredentialCache:
             "credential for %s issued, valid %.0f s", _label(key), credential.lifetime_seconds
         )
         return credential
+
+
+def _error_from(failure: StoredFailure, label: str) -> RedshiftEphemeralError:
+    """The error another process's failed refresh raised, as this library's error of the
+    same name (so the command line exits with the same code)."""
+    from . import errors
+
+    kind = getattr(errors, failure.error_type, None)
+    if not (isinstance(kind, type) and issubclass(kind, RedshiftEphemeralError)):
+        kind, attributes = RedshiftEphemeralError, {}
+    else:
+        attributes = failure.attributes
+    message = (
+        f"{failure.message} (another process asked AWS for the credential for {label} while "
+        "this one waited, and failed; not asking again at once)"
+    )
+    error = errors._rebuild(kind, (message,))  # the type and attributes, without __init__
+    vars(error).update(attributes)
+    return error
 
 
 def _copy_for_waiter(error: Exception) -> Exception:

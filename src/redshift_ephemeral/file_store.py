@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import json
 import logging
@@ -44,10 +45,11 @@ from ._private_files import (
     read_private,
     write_private,
 )
-from .cache import CredentialCache, StoredCredential
+from .cache import CredentialCache, Moment, StoredCredential, StoredFailure
 from .credentials import Credential
+from .errors import RedshiftEphemeralError
 from .secret import Secret
-from .targets import Operation
+from .targets import Operation, validate_host, validate_port
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +61,11 @@ ENDPOINT_TTL_SECONDS = 3600.0
 """How long a discovered endpoint (DescribeClusters / GetWorkgroup) is reused."""
 _CREDENTIAL_SUFFIX = ".json"
 _LOCK_SUFFIX = ".lock"
+_FAILURE_SUFFIX = ".failed"
 _STALE_TEMPORARY = 60.0  # seconds: no write takes that long
+MAX_ENTRY_BYTES = 64 * 1024
+"""An entry is well under 2 KiB; anything bigger is not ours and is not read whole."""
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 try:
     import fcntl
@@ -102,6 +108,7 @@ class FileStore:
         *,
         environ: Mapping[str, str] | None = None,
         wall_clock: Callable[[], float] = time.time,
+        boot_clock: Callable[[], tuple[str, float] | None] | None = None,
         lock_timeout: float = LOCK_TIMEOUT_SECONDS,
         endpoint_ttl: float = ENDPOINT_TTL_SECONDS,
     ):
@@ -110,6 +117,7 @@ class FileStore:
         self.credentials_directory = root / "credentials"
         self.endpoints_directory = root / "endpoints"
         self.wall_clock = wall_clock
+        self.boot_clock = boot_clock or _boot_clock
         self.lock_timeout = lock_timeout
         self.endpoint_ttl = endpoint_ttl
         self._unusable: str | None = None if fcntl is not None else "this system has no flock"
@@ -137,6 +145,24 @@ class FileStore:
             return f"{directory} is not writable"
         return None
 
+    # -- time --------------------------------------------------------------------------------
+
+    def now(self) -> Moment:
+        boot = self.boot_clock()
+        if boot is None:
+            return Moment(self.wall_clock())
+        return Moment(self.wall_clock(), boot[0], boot[1])
+
+    def age(self, moment: Moment) -> float | None:
+        """Seconds since ``moment``: on the boot-time clock when both were taken in this
+        boot (a step of the wall clock moves neither), else on the wall clock. None when the
+        wall clock says it is in the future of another boot: its age cannot be told."""
+        boot = self.boot_clock()
+        if boot is not None and moment.boot_time is not None and boot[0] == moment.boot_id:
+            return boot[1] - moment.boot_time
+        age = self.wall_clock() - moment.wall
+        return age if age >= 0 else None
+
     # -- credentials -------------------------------------------------------------------------
 
     def load(self, key: str) -> StoredCredential | None:
@@ -153,34 +179,82 @@ class FileStore:
                 raise ValueError("written for another key or format")
             stored = StoredCredential(
                 _credential_from(document["credential"]),
-                float(document["requested_at"]),
+                _moment_from(document["requested"]),
                 str(document.get("label", "")),
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             # ConfigurationError (an invalid host) is a ValueError too.
             logger.debug("ignoring %s: not a valid entry (%s)", path, error)
             return None
-        # Aged on this machine's clock from when it was requested, as the cache does (the
+        # Aged on this machine's clocks from when it was requested, as the cache does (the
         # credential's own times are on AWS's clock).
-        if self.wall_clock() >= stored.requested_at + stored.credential.lifetime_seconds:
+        age = self.age(stored.requested)
+        if age is not None and age >= stored.credential.lifetime_seconds:
             self._remove_if_unchanged(key, path, stored)
             return None
         return stored
 
-    def save(self, key: str, label: str, credential: Credential, requested_at: float) -> None:
-        """Write the entry for ``key``, replacing any other. Never raises: a directory that
-        cannot be written makes the store unusable, with one warning."""
+    def save(self, key: str, label: str, credential: Credential, requested: Moment) -> None:
+        """Write the entry for ``key``, replacing any other (and any record of a failure).
+        Never raises: a directory that cannot be written makes the store unusable, with one
+        warning."""
         if not self.usable:
             return
         document = {
             "version": FORMAT_VERSION,
             "key": key,
             "label": label,
-            "requested_at": requested_at,
+            "requested": _moment_record(requested),
             "credential": _credential_record(credential),
         }
         self._write_json(self._credential_path(key), document)
+        with contextlib.suppress(OSError):
+            self._failure_path(key).unlink()
         self.sweep()
+
+    def record_failure(self, key: str, error: Exception) -> None:
+        """Note that a refresh of ``key`` just failed, for the processes waiting on it. A
+        library error keeps its type and plain attributes; another is named only."""
+        if not self.usable:
+            return
+        ours = isinstance(error, RedshiftEphemeralError)
+        attributes = {
+            name: value
+            for name, value in (vars(error).items() if ours else ())
+            if isinstance(value, str | int | float | bool) or value is None
+        }
+        document = {
+            "version": FORMAT_VERSION,
+            "key": key,
+            "failed": _moment_record(self.now()),
+            "error_type": type(error).__name__,
+            "message": str(error) if ours else f"{type(error).__name__}: {error}",
+            "attributes": attributes,
+        }
+        self._write_json(self._failure_path(key), document)
+
+    def failure_since(self, key: str, moment: Moment) -> StoredFailure | None:
+        """The failure recorded for ``key`` after ``moment``, if any."""
+        if not self.usable:
+            return None
+        document = self._read_json(self._failure_path(key))
+        if document is None or document.get("key") != key:
+            return None
+        try:
+            failed = _moment_from(document["failed"])
+            attributes = document.get("attributes", {})
+            if not isinstance(attributes, dict):
+                raise TypeError("attributes must be an object")
+            failure = StoredFailure(
+                failed, str(document["error_type"]), str(document["message"]), attributes
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            logger.debug("ignoring a failure record for a key: %s", error)
+            return None
+        since_failure, since_moment = self.age(failed), self.age(moment)
+        if since_failure is None or since_moment is None or since_failure >= since_moment:
+            return None  # not after the wait began, or of unknowable age
+        return failure
 
     def sweep(self) -> int:
         """Delete the expired entries of every key (a key nobody asks for again would keep
@@ -231,6 +305,9 @@ class FileStore:
         if descriptor is None:
             yield False
             return
+        if descriptor == _NO_LOCK:
+            yield True
+            return
         try:
             yield True
         finally:
@@ -250,14 +327,20 @@ class FileStore:
         try:
             if document.get("version") != FORMAT_VERSION or document.get("key") != key:
                 raise ValueError("written for another key or format")
-            age = self.wall_clock() - float(document["discovered_at"])
+            age = self.age(_moment_from(document["discovered"]))
             host, port, database = document["host"], document["port"], document["database"]
             if not (isinstance(host, str) and isinstance(database, str)):
                 raise TypeError("host and database must be text")
             if isinstance(port, bool) or not isinstance(port, int):
                 raise TypeError("port must be a number")
-        except (KeyError, TypeError, ValueError) as error:
+            validate_host(host)  # held to the rules of a host AWS reports, every time
+            validate_port(port)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             logger.debug("ignoring %s: not a valid endpoint entry (%s)", path, error)
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return None
+        if age is None:
             return None
         if not 0 <= age < self.endpoint_ttl:
             return None
@@ -269,7 +352,7 @@ class FileStore:
         document = {
             "version": FORMAT_VERSION,
             "key": key,
-            "discovered_at": self.wall_clock(),
+            "discovered": _moment_record(self.now()),
             "host": host,
             "port": port,
             "database": database,
@@ -301,21 +384,48 @@ class FileStore:
         return sorted(summaries, key=lambda summary: summary.expires_at)
 
     def clear(self) -> int:
-        """Delete every entry, endpoint, lock and half-written temporary file; return how
-        many credentials went."""
+        """Delete every entry, endpoint, failure record and half-written temporary file, and
+        every lock no process holds; return how many credentials went. Anything that is not
+        a regular file is left alone."""
         removed = 0
         for directory in (self.credentials_directory, self.endpoints_directory):
             for path in self._paths(directory, "", temporaries=True):
-                with contextlib.suppress(FileNotFoundError):
+                try:
+                    if not stat.S_ISREG(os.lstat(path).st_mode):
+                        continue
+                    if path.name.endswith(_LOCK_SUFFIX):
+                        self._remove_lock_if_free(path)
+                        continue
                     path.unlink()
-                    is_entry = directory == self.credentials_directory and _is_entry(path)
-                    removed += is_entry
+                except OSError:
+                    continue
+                removed += directory == self.credentials_directory and _is_entry(path)
         return removed
 
     # -- internals ---------------------------------------------------------------------------
 
     def _credential_path(self, key: str) -> Path:
         return self.credentials_directory / f"{key_digest(key)}{_CREDENTIAL_SUFFIX}"
+
+    def _failure_path(self, key: str) -> Path:
+        return self.credentials_directory / f"{key_digest(key)}{_FAILURE_SUFFIX}"
+
+    def _remove_lock_if_free(self, path: Path) -> None:
+        """Delete a lock file only while holding it: a process that holds it keeps its
+        single flight (and a waiter on a removed lock locks the new one)."""
+        assert fcntl is not None
+        try:
+            descriptor = os.open(path, os.O_RDWR | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if _same_file(descriptor, path):
+                path.unlink()
+        except OSError:
+            pass  # held by a process: it stays
+        finally:
+            os.close(descriptor)
 
     def _paths(self, directory: Path, suffix: str, *, temporaries: bool = False) -> list[Path]:
         """The files of ``directory`` ending in ``suffix`` (with ``temporaries``, also the
@@ -335,12 +445,12 @@ class FileStore:
         )
 
     def _read_json(self, path: Path) -> dict[str, Any] | None:
-        data = read_private(path)
+        data = read_private(path, max_bytes=MAX_ENTRY_BYTES)
         if data is None:
             return None
         try:
             document = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, nested too deep
             logger.debug("ignoring %s: not JSON (%s)", path, error)
             return None
         if not isinstance(document, dict):
@@ -361,12 +471,11 @@ class FileStore:
         with self.locked(key, wait=False) as held:
             if not held:
                 return
-            current = read_private(path)
-            if current is None:
+            document = self._read_json(path)
+            if document is None:
                 return
-            with contextlib.suppress(json.JSONDecodeError, UnicodeDecodeError, TypeError):
-                document = json.loads(current)
-                if float(document["requested_at"]) != stored.requested_at:
+            with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+                if _moment_from(document["requested"]) != stored.requested:
                     return  # replaced since we read it
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -381,6 +490,7 @@ class FileStore:
         assert fcntl is not None
         deadline = time.monotonic() + (self.lock_timeout if wait else 0.0)
         delay = 0.002
+        replaced = False
         while True:
             try:
                 private_directory(path.parent)
@@ -395,12 +505,21 @@ class FileStore:
             try:
                 info = os.fstat(descriptor)
                 if info.st_uid != os.getuid() or not stat.S_ISREG(info.st_mode):
-                    raise UnsafePathError(f"{path} is not a regular file of ours")
+                    # Not a lock of ours (in our own private directory): replace it.
+                    os.close(descriptor)
+                    if replaced:
+                        logger.debug("cannot replace the lock %s; going on without it", path)
+                        return _NO_LOCK
+                    logger.debug("replacing %s: not a regular file of ours", path)
+                    path.unlink()
+                    replaced = True
+                    continue
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(descriptor)
-            except (OSError, UnsafePathError) as error:
-                os.close(descriptor)
+            except OSError as error:
+                with contextlib.suppress(OSError):
+                    os.close(descriptor)
                 self._give_up(error)
                 return None
             else:
@@ -439,6 +558,42 @@ class FileStore:
 
 
 _FILESYSTEM_ERRNOS = {errno.EROFS, errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EDQUOT}
+
+
+_NO_LOCK = -1
+"""``_acquire``'s answer when the lock file could not be made a lock: go ahead unlocked."""
+
+
+def _boot_clock() -> tuple[str, float] | None:
+    """This boot's id and ``CLOCK_BOOTTIME`` (Linux); None elsewhere."""
+    boot_id = _boot_id()
+    clock = getattr(time, "CLOCK_BOOTTIME", None)
+    if boot_id is None or clock is None:
+        return None
+    return boot_id, time.clock_gettime(clock)
+
+
+@functools.cache
+def _boot_id() -> str | None:
+    try:
+        return _BOOT_ID.read_text(encoding="ascii").strip() or None
+    except OSError:
+        return None
+
+
+def _moment_record(moment: Moment) -> dict[str, Any]:
+    return {"wall": moment.wall, "boot_id": moment.boot_id, "boot_time": moment.boot_time}
+
+
+def _moment_from(record: Mapping[str, Any]) -> Moment:
+    wall, boot_id, boot_time = record["wall"], record.get("boot_id"), record.get("boot_time")
+    if boot_id is not None and not isinstance(boot_id, str):
+        raise TypeError("boot_id must be text")
+    return Moment(
+        float(wall),
+        boot_id,
+        float(boot_time) if boot_time is not None else None,
+    )
 
 
 def _is_entry(path: Path) -> bool:

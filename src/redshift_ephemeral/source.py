@@ -322,8 +322,35 @@ _IDENTITY_VARIABLES = (
     "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_STS_REGIONAL_ENDPOINTS",
     "HOME",
 )
+# Every AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>: where the calls go.
+_ENDPOINT_VARIABLES_PREFIX = "AWS_ENDPOINT_URL"
+
+
+def _aws_files(environ: Mapping[str, str]) -> list[list[object]]:
+    """The AWS config and credentials files boto3 reads, as path, inode, modification time
+    and size: a profile rewritten (another key, another role, ``aws configure``) makes another
+    identity, and so another key - without reading a secret out of them."""
+    home = environ.get("HOME") or os.path.expanduser("~")
+    paths = (
+        environ.get("AWS_CONFIG_FILE") or os.path.join(home, ".aws", "config"),
+        environ.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.join(home, ".aws", "credentials"),
+    )
+    described: list[list[object]] = []
+    for given in paths:
+        path = os.path.expanduser(given)
+        try:
+            info = os.stat(path)
+        except OSError:
+            described.append([path, None])
+            continue
+        described.append([path, info.st_ino, info.st_mtime_ns, info.st_size])
+    return described
 
 
 def _shared_key(
@@ -334,8 +361,9 @@ def _shared_key(
 ) -> str | None:
     """The cache key as text, equal in every process that would get the same password as
     the same AWS identity: the request, the TLS settings, and the identity as far as it can be
-    told without asking AWS (profile, roles, endpoint, the variables boto3 reads, a given
-    session's profile and access key id). None if a given session has no credentials yet."""
+    told without asking AWS (profile, roles, endpoint, the variables boto3 reads, the state of
+    the AWS config files, a given session's profile and access key id). None if a given
+    session has no credentials yet."""
     aws: dict[str, Any] = {
         "profile": identity.profile,
         "region": identity.region,
@@ -344,7 +372,16 @@ def _shared_key(
             [role.arn, role.external_id, role.session_name, role.mfa_serial]
             for role in identity.roles
         ],
-        "environment": {name: environ.get(name) for name in _IDENTITY_VARIABLES},
+        "environment": {
+            name: environ.get(name)
+            for name in sorted(
+                {
+                    *_IDENTITY_VARIABLES,
+                    *(name for name in environ if name.startswith(_ENDPOINT_VARIABLES_PREFIX)),
+                }
+            )
+        },
+        "files": _aws_files(environ),
     }
     if identity.session is not None:
         credentials = identity.session.get_credentials()

@@ -176,7 +176,10 @@ def _outputs_recorded(
 
 
 def asked_for_password(args: list[str]) -> bool:
-    """Output the user asked to contain the password: ``creds --format json|env|…``."""
+    """Output the user asked to contain the password: ``creds --format json|env|…`` and
+    ``password TARGET``."""
+    if args[:1] == ["password"]:
+        return True
     if not args or args[0] != "creds":
         return False
     for index, arg in enumerate(args):

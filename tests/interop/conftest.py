@@ -11,6 +11,7 @@ and searched for the stack's issued passwords when the session finishes
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -117,10 +118,18 @@ class Client:
         return self.run(["python", "-c", script, *args], venv=venv, timeout=timeout)
 
     def collect_files(self) -> None:
-        """Every file the client left in its private directories, for the leak scan."""
+        """Every file the client left in its private directories, for the leak scan - but
+        the shared credential cache, whose entries hold a password by design (checked to be
+        0600 files in a 0700 directory instead)."""
         for root in self.scanned:
             for path in sorted(root.rglob("*")):
                 if path.is_file() and not path.is_symlink():
+                    if path.parent.name == "credentials" and path.parent.parent.name == (
+                        "redshift-ephemeral"
+                    ):
+                        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+                        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700, path
+                        continue
                     if path.stat().st_size > MAX_SCANNED_FILE_BYTES:
                         continue
                     text = path.read_bytes().decode("utf-8", "replace")

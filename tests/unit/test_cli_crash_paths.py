@@ -119,7 +119,7 @@ def nothing_starts() -> Iterator[None]:
         yield
 
 
-@pytest.mark.parametrize("scale", ["0", "-1", "2", "nan", "inf", "fast"])
+@pytest.mark.parametrize("scale", ["0", "-1", "2", "nan", "inf", "fast", "1/0", "3/2", "1/x"])
 def test_local_up_checks_the_time_scale_before_starting_anything(
     scale: str, nothing_starts: None, tmp_path: Path
 ) -> None:
@@ -127,6 +127,13 @@ def test_local_up_checks_the_time_scale_before_starting_anything(
         ["local", "up", "--time-scale", scale], {"XDG_RUNTIME_DIR": str(tmp_path)}
     )
     assert_usage_error(code, stderr, "--time-scale")
+
+
+def test_local_up_takes_the_time_scale_as_a_fraction_as_its_help_shows() -> None:
+    from redshift_ephemeral.cli.local import time_scale
+
+    assert time_scale("1/300") == pytest.approx(1 / 300)
+    assert time_scale("0.5") == 0.5
 
 
 @pytest.mark.parametrize("ttl", ["0", "-5", "nan", "inf"])

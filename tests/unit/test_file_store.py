@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from unittest import mock
@@ -24,6 +24,7 @@ import pytest
 from redshift_ephemeral import file_store
 from redshift_ephemeral.cache import CacheKey, CredentialCache
 from redshift_ephemeral.credentials import Credential
+from redshift_ephemeral.errors import AccessDeniedError
 from redshift_ephemeral.file_store import FileStore, key_digest
 from redshift_ephemeral.source import CredentialSource
 from redshift_ephemeral.targets import CredentialRequest, Target
@@ -34,15 +35,24 @@ KEY_TEXT = '{"target":"demo-cluster","login":"alice"}'
 
 
 class Machine:
-    """One machine's clocks: one wall clock, and a monotonic clock per process (each with
-    its own origin), all moving together."""
+    """One machine's clocks: one wall clock, the boot's clock (``CLOCK_BOOTTIME``), and a
+    monotonic clock per process (each with its own origin), all moving together - but a
+    step of the wall clock (``step_wall``) moves the wall clock alone."""
 
     def __init__(self) -> None:
         self.wall = ISSUED
+        self.boot_id = "boot-1"
+        self.boot_time = 500.0
         self.clocks: list[FakeClock] = []
 
     def __call__(self) -> float:
         return self.wall
+
+    def boot(self) -> tuple[str, float]:
+        return self.boot_id, self.boot_time
+
+    def step_wall(self, seconds: float) -> None:
+        self.wall += seconds
 
     def process_clock(self) -> FakeClock:
         clock = FakeClock(start=1000.0 * (len(self.clocks) + 1))
@@ -51,6 +61,7 @@ class Machine:
 
     def advance(self, seconds: float) -> None:
         self.wall += seconds
+        self.boot_time += seconds
         for clock in self.clocks:
             clock.advance(seconds)
 
@@ -85,8 +96,14 @@ def directory(tmp_path: Path) -> Path:
 def process(directory: Path, machine: Machine, *, lock_timeout: float = 90.0) -> CredentialCache:
     """A cache as one process would hold it: its own memory and monotonic clock, the
     machine's wall clock and the shared directory."""
-    store = FileStore(directory, wall_clock=machine, lock_timeout=lock_timeout)
+    store = store_of(directory, machine, lock_timeout=lock_timeout)
     return CredentialCache(clock=machine.process_clock(), store=store)
+
+
+def store_of(directory: Path, machine: Machine, *, lock_timeout: float = 90.0) -> FileStore:
+    return FileStore(
+        directory, wall_clock=machine, boot_clock=machine.boot, lock_timeout=lock_timeout
+    )
 
 
 def key(shared: str = KEY_TEXT) -> CacheKey:
@@ -155,15 +172,35 @@ def test_an_entry_in_its_mandatory_window_is_not_taken(directory: Path, machine:
 def test_an_expired_entry_is_deleted_when_read(directory: Path, machine: Machine) -> None:
     process(directory, machine).get(key(), Issuer(machine))
     machine.advance(901)
-    assert FileStore(directory, wall_clock=machine).load(KEY_TEXT) is None
+    assert store_of(directory, machine).load(KEY_TEXT) is None
     assert not entry_path(directory).exists()
 
 
-def test_an_entry_from_the_future_is_not_trusted(directory: Path, machine: Machine) -> None:
-    """The wall clock went back after it was written: its age cannot be told."""
+def test_a_wall_clock_stepped_back_does_not_make_an_entry_live_longer(
+    directory: Path, machine: Machine
+) -> None:
+    """Aged on the boot's clock, which no step of the wall clock moves: 950 s after its
+    request a 900 s password is expired, whatever the wall clock says."""
     issuer = Issuer(machine)
     process(directory, machine).get(key(), issuer)
-    machine.wall -= 3600
+    machine.advance(800)
+    machine.step_wall(-300)
+    machine.advance(150)
+    credential = process(directory, machine).get(key(), issuer)
+    assert issuer.calls == 2
+    assert credential.password.reveal() == "password-2"
+
+
+def test_an_entry_from_another_boot_is_aged_on_the_wall_clock(
+    directory: Path, machine: Machine
+) -> None:
+    issuer = Issuer(machine)
+    process(directory, machine).get(key(), issuer)
+    machine.boot_id, machine.boot_time = "boot-2", 10.0  # a reboot: its clock starts again
+    machine.advance(100)
+    process(directory, machine).get(key(), issuer)
+    assert issuer.calls == 1  # 100 s old by the wall clock: still fresh
+    machine.step_wall(-3600)  # ... and "from the future" of another boot: cannot be aged
     process(directory, machine).get(key(), issuer)
     assert issuer.calls == 2
 
@@ -189,7 +226,7 @@ def test_an_advisory_refresh_another_process_is_making_is_not_repeated(
     one = process(directory, machine)
     current = one.get(key(), issuer)
     machine.advance(900 * 0.8)
-    other = FileStore(directory, wall_clock=machine)
+    other = store_of(directory, machine)
     with other.locked(KEY_TEXT, wait=False) as held:  # another process is refreshing
         assert held
         assert one.get(key(), issuer) is current
@@ -231,9 +268,9 @@ def test_invalidating_removes_the_shared_entry_only_if_it_still_holds_that_passw
     issuer = Issuer(machine)
     one = process(directory, machine)
     old = one.get(key(), issuer)
-    store = FileStore(directory, wall_clock=machine)
+    store = store_of(directory, machine)
     newer = make_credential(password="newer")
-    store.save(KEY_TEXT, "alice@demo-cluster", newer, machine.wall)
+    store.save(KEY_TEXT, "alice@demo-cluster", newer, store.now())
     one.invalidate(key(), old)
     assert store.load(KEY_TEXT) is not None  # another process's newer password stays
     one.invalidate(key(), None)
@@ -263,7 +300,7 @@ def assert_refetched(directory: Path, machine: Machine) -> None:
     credential = process(directory, machine).get(key(), issuer)
     assert issuer.calls == 1
     # ... and the bad entry was replaced by a good one
-    assert FileStore(directory, wall_clock=machine).load(KEY_TEXT) is not None
+    assert store_of(directory, machine).load(KEY_TEXT) is not None
     assert credential.password.reveal() == "password-1"
 
 
@@ -294,7 +331,7 @@ def test_a_corrupt_entry_is_ignored_and_replaced(
         lambda document: document["credential"].update(port="5439"),
         lambda document: document["credential"].update(expires_at="2026-01-01T12:15:00"),
         lambda document: document["credential"].update(operation="s3:GetObject"),
-        lambda document: document.update(requested_at="yesterday"),
+        lambda document: document.update(requested={"wall": "yesterday"}),
     ],
     ids=[
         "other-key",
@@ -348,7 +385,7 @@ def test_an_entry_owned_by_another_user_is_ignored(
     written: Path, directory: Path, machine: Machine
 ) -> None:
     os.chown(written, 65534, 65534)
-    assert FileStore(directory, wall_clock=machine).load(KEY_TEXT) is None
+    assert store_of(directory, machine).load(KEY_TEXT) is None
     assert_refetched(directory, machine)
 
 
@@ -423,7 +460,7 @@ def lock_holder(directory: Path) -> Iterator[subprocess.Popen[str]]:
 def test_a_lock_left_by_a_killed_process_does_not_block(
     lock_holder: subprocess.Popen[str], directory: Path, machine: Machine
 ) -> None:
-    store = FileStore(directory, wall_clock=machine)
+    store = store_of(directory, machine)
     with store.locked(KEY_TEXT, wait=False) as held:
         assert not held  # the other process holds it
     lock_holder.send_signal(signal.SIGKILL)
@@ -454,7 +491,7 @@ def test_clear_removes_entries_locks_and_leftover_temporaries(
     process(directory, machine).get(key(), Issuer(machine))
     leftover = directory / "credentials" / ".abc.json.123.deadbeef.tmp"
     leftover.write_text("half a password")
-    store = FileStore(directory, wall_clock=machine)
+    store = store_of(directory, machine)
     store.save_endpoint("cluster key", "demo.example.com", 5439, "dev")
     assert store.clear() == 1
     assert list((directory / "credentials").iterdir()) == []
@@ -465,9 +502,8 @@ def test_entries_list_target_user_and_expiry_never_the_password(
     directory: Path, machine: Machine
 ) -> None:
     process(directory, machine).get(key(), Issuer(machine))
-    machine_later = Machine()
-    machine_later.wall = machine.wall + 10
-    (summary,) = FileStore(directory, wall_clock=machine_later).entries()
+    machine.advance(10)
+    (summary,) = store_of(directory, machine).entries()
     assert (summary.label, summary.user) == ("alice@demo-cluster", "IAM:alice")
     assert summary.expires_at == datetime.fromtimestamp(ISSUED + 900, UTC)
     assert "password" not in repr(summary)
@@ -477,9 +513,9 @@ def test_entries_list_target_user_and_expiry_never_the_password(
 
 
 def test_endpoints_are_shared_until_they_are_an_hour_old(directory: Path, machine: Machine) -> None:
-    store = FileStore(directory, wall_clock=machine)
+    store = store_of(directory, machine)
     store.save_endpoint("cluster key", "demo.example.com", 5439, "dev")
-    assert FileStore(directory, wall_clock=machine).load_endpoint("cluster key") == (
+    assert store_of(directory, machine).load_endpoint("cluster key") == (
         "demo.example.com",
         5439,
         "dev",
@@ -561,3 +597,136 @@ def test_a_write_sweeps_expired_entries_of_other_keys_and_stale_temporaries(
     assert not leftover.exists()
     assert recent.exists()
     assert entry_path(directory).exists()
+
+
+# -- found by review: each of these broke before ----------------------------------------------
+
+
+def test_a_failure_is_shared_with_the_processes_that_waited_for_it(
+    directory: Path, machine: Machine
+) -> None:
+    """During an AWS outage, N processes cold on one key pay one timeout, not N in turn."""
+    release = threading.Event()
+    calls = 0
+
+    def failing_issuer() -> Credential:
+        nonlocal calls
+        calls += 1
+        release.wait(5)
+        machine.advance(1)  # the call took a while
+        raise AccessDeniedError(
+            "AWS refused redshift:GetClusterCredentials",
+            principal="arn:aws:iam::123456789012:user/alice",
+            action="redshift:GetClusterCredentials",
+            resource=None,
+            code="AccessDenied",
+        )
+
+    errors: list[BaseException] = []
+
+    def run(cache: CredentialCache) -> None:
+        try:
+            cache.get(key(), failing_issuer)
+        except Exception as error:
+            errors.append(error)
+
+    caches = [process(directory, machine) for _ in range(4)]
+    threads = [threading.Thread(target=run, args=(cache,)) for cache in caches]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert calls == 1
+    assert len(errors) == 4
+    assert all(isinstance(error, AccessDeniedError) for error in errors)
+    shared = [error for error in errors if "another process" in str(error)]
+    assert len(shared) == 3
+    assert all(error.code == "AccessDenied" for error in shared)  # type: ignore[attr-defined]
+    # A later attempt, which did not wait for that one, asks AWS itself.
+    with pytest.raises(AccessDeniedError):
+        process(directory, machine).get(key(), failing_issuer)
+    assert calls == 2
+
+
+def plant_deep_json(path: Path) -> None:
+    path.write_bytes(b"[" * 200_000)
+    path.chmod(0o600)
+
+
+def plant_huge_file(path: Path) -> None:
+    path.touch(mode=0o600)
+    os.truncate(path, 1 << 30)  # sparse: a gibibyte that takes no disk
+
+
+def plant_directory(path: Path) -> None:
+    path.mkdir(mode=0o700)
+
+
+@pytest.mark.parametrize("plant", [plant_deep_json, plant_huge_file, plant_directory])
+def test_an_entry_that_cannot_be_read_is_ignored_not_a_crash(
+    written: Path, directory: Path, machine: Machine, plant: Callable[[Path], None]
+) -> None:
+    written.unlink()
+    plant(written)
+    issuer = Issuer(machine)
+    credential = process(directory, machine).get(key(), issuer)
+    assert issuer.calls == 1
+    assert credential.password.reveal() == "password-1"
+    store_of(directory, machine).entries()  # neither listing nor clearing trips on it
+    store_of(directory, machine).clear()
+
+
+def test_an_invalid_endpoint_entry_is_ignored_and_removed(
+    directory: Path, machine: Machine
+) -> None:
+    store = store_of(directory, machine)
+    store.save_endpoint("cluster key", "demo.example.com", 5439, "dev")
+    (path,) = (directory / "endpoints").iterdir()
+    document = json.loads(path.read_bytes())
+    document["host"] = "not a host!"
+    path.write_text(json.dumps(document))
+    assert store.load_endpoint("cluster key") is None
+    assert not path.exists()
+
+
+def test_clear_leaves_a_lock_that_a_process_holds(
+    lock_holder: subprocess.Popen[str], directory: Path, machine: Machine
+) -> None:
+    lock = directory / "credentials" / f"{key_digest(KEY_TEXT)}.lock"
+    assert lock.exists()
+    store_of(directory, machine).clear()
+    assert lock.exists()
+    with store_of(directory, machine).locked(KEY_TEXT, wait=False) as held:
+        assert not held  # single flight still holds
+
+
+def test_a_lock_that_is_not_a_regular_file_is_replaced(directory: Path, machine: Machine) -> None:
+    process(directory, machine).get(key(), Issuer(machine))
+    lock = directory / "credentials" / f"{key_digest(KEY_TEXT)}.lock"
+    lock.unlink()
+    os.mkfifo(lock, 0o600)
+    store = store_of(directory, machine)
+    with store.locked(KEY_TEXT, wait=True) as held:
+        assert held
+    assert lock.is_file()
+    assert store.usable
+
+
+@pytest.mark.usefixtures("aws_sandbox")
+def test_the_key_follows_endpoint_variables_and_the_aws_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    credentials = tmp_path / "aws-credentials"
+    credentials.write_text("[p]\naws_access_key_id = AKIAFIRST\naws_secret_access_key = x\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    base = shared_key(monkeypatch, profile="p")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    with_endpoint = shared_key(monkeypatch, profile="p")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_REDSHIFT", "http://127.0.0.1:10")
+    with_service_endpoint = shared_key(monkeypatch, profile="p")
+    credentials.write_text("[p]\naws_access_key_id = AKIASECOND\naws_secret_access_key = y\n")
+    rewritten = shared_key(monkeypatch, profile="p")
+    assert len({base, with_endpoint, with_service_endpoint, rewritten}) == 4
+    assert "AKIASECOND" not in rewritten  # the file's state, not its content

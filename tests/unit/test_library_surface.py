@@ -88,11 +88,13 @@ def test_a_doctor_failure_carries_its_kind() -> None:
 
 
 def library_modules() -> set[str]:
-    """Every top-level module and subpackage of the package but the CLI and the stack."""
+    """Every top-level module and subpackage of the package but the CLI, the stack and the
+    agent (the CLI may import those two, as it imports the public package)."""
     names = {f"redshift_ephemeral.{info.name}" for info in pkgutil.iter_modules([str(PACKAGE)])}
     return names - {
         "redshift_ephemeral.cli",
         "redshift_ephemeral.local",
+        "redshift_ephemeral.agent",
         "redshift_ephemeral.__main__",
     }
 
@@ -119,11 +121,11 @@ def cli_imports() -> Iterator[tuple[str, str]]:
                         yield path.name, name
 
 
-def test_the_cli_imports_the_public_package_and_the_local_stack_only() -> None:
+def test_the_cli_imports_the_public_package_the_local_stack_and_the_agent_only() -> None:
     # Lazy imports inside functions too, which import-linter reads as well; this also keeps
-    # the CLI from reaching into the local stack's internals.
+    # the CLI from reaching into the local stack's or the agent's internals.
     for module, imported in cli_imports():
-        assert imported in ("..", "..local"), (module, imported)
+        assert imported in ("..", "..local", "..agent"), (module, imported)
 
 
 def test_every_public_name_is_exported_lazily() -> None:

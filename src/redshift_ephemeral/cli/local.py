@@ -22,8 +22,16 @@ if TYPE_CHECKING:
 
 
 def time_scale(text: str) -> float:
-    """``--time-scale``: in (0, 1] - AWS time may run slower than real time, never stop."""
-    value = _finite(text)
+    """``--time-scale``: in (0, 1] - AWS time may run slower than real time, never stop.
+    A fraction as the help shows it (``1/300``) or a decimal."""
+    numerator, slash, denominator = text.partition("/")
+    if slash:
+        parts = _finite(numerator), _finite(denominator)
+        if parts[1] == 0:
+            raise argparse.ArgumentTypeError(f"{text!r} divides by zero")
+        value = parts[0] / parts[1]
+    else:
+        value = _finite(text)
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not in (0, 1]: give e.g. 1 (real time) or 0.00333 (900 s last 3 s)"

@@ -7,7 +7,6 @@ import argparse
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -22,6 +21,8 @@ COMMANDS = {
     "doctor": ("doctor", "check identity, permission, network, TLS, login and clock"),
     "policy": ("policy", "print the least-privilege IAM policy for the target"),
     "cache": ("cache", "list or clear the credentials shared between your commands"),
+    "agent": ("agent", "keep targets fresh for psql, GUI tools and password commands"),
+    "password": ("password", "print only the password of TARGET, for password commands"),
     "demo": ("demo", "run the whole flow end to end on the local stack"),
     "local": ("local", "start, stop or inspect the local stack in the background"),
     "completion": ("completion", "print a shell completion script (bash or zsh)"),
@@ -156,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .. import RedshiftEphemeralError
 
         if args.debug:
+            import traceback
+
             traceback.print_exc()
         if isinstance(error, RedshiftEphemeralError):
             print(f"redshift-ephemeral: {error}", file=sys.stderr)
