@@ -233,3 +233,13 @@ def private(tmp_path: Path) -> Path:
     directory = tmp_path / "passfiles"
     directory.mkdir(mode=0o700, exist_ok=True)
     return directory
+
+
+def test_the_agents_service_file_carries_the_connect_address(tmp_path: Path) -> None:
+    from redshift_ephemeral.agent.rendering import service_section
+
+    routed = make_credential().via(ConnectAddress("127.0.0.1", 15439))
+    lines = service_section("reports", routed, tmp_path / "pgpass").splitlines()
+    assert lines[1:4] == [f"host={NAME}", "hostaddr=127.0.0.1", "port=15439"]
+    plain = service_section("reports", make_credential(), tmp_path / "pgpass")
+    assert "hostaddr" not in plain
