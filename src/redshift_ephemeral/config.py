@@ -121,6 +121,20 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("port", OptionKind.NUMBER, "port for --host", targets.validate_port),
     Option(
+        "connect_address",
+        OptionKind.TEXT,
+        "open the connection at this IP address[:port] (SSH tunnel, NLB, VPC endpoint) while "
+        "the certificate is still checked against the host name (libpq hostaddr)",
+        targets.validate_connect_address,
+    ),
+    Option(
+        "endpoint_name",
+        OptionKind.TEXT,
+        "Redshift-managed VPC endpoint of the cluster or workgroup to connect through "
+        "(found with DescribeEndpointAccess / GetEndpointAccess)",
+        targets.validate_endpoint_name,
+    ),
+    Option(
         "database",
         OptionKind.TEXT,
         "database name (default: the cluster's, or dev)",
@@ -188,6 +202,8 @@ class SeedOptions(TypedDict, total=False):
     serverless: bool
     host: str | None
     port: int | None
+    connect_address: str | None
+    endpoint_name: str | None
     database: str | None
     db_groups: Iterable[str]
     auto_create: bool

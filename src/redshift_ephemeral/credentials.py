@@ -19,7 +19,14 @@ from urllib.parse import quote
 
 from .errors import ConfigurationError
 from .secret import REDACTED, Secret
-from .targets import Operation, validate_host
+from .targets import ConnectAddress, Operation, parse_connect_address, validate_host
+
+REDSHIFT_CONNECTOR_NO_HOSTADDR = (
+    "redshift_connector cannot use a connect address: it has no hostaddr, and opens the "
+    "connection at the address its host name resolves to. Use the psycopg or psycopg2 driver "
+    "(libpq connects to the address and verifies the name), or drop connect_address and map "
+    "the host name to the tunnel in /etc/hosts."
+)
 
 
 def _libpq_quote(value: str) -> str:
@@ -97,11 +104,22 @@ class Credential:
     next_refresh_at: datetime | None = None
     sslmode: str = "verify-full"
     sslrootcert: str | None = None
+    # libpq's hostaddr: the IP address the connection is opened at (a tunnel's local end, an
+    # endpoint's address), ``port`` being the port there; TLS is verified against ``host``.
+    connect_address: str | None = None
 
     def __post_init__(self) -> None:
         # Every rendering trusts the host not to change its meaning (no socket path, no URL
         # or pgpass delimiter), whoever built the credential.
         object.__setattr__(self, "host", validate_host(self.host))
+        if self.connect_address is not None:
+            parsed = parse_connect_address(self.connect_address)
+            if parsed.port is not None:
+                raise ConfigurationError(
+                    f"Credential.connect_address {self.connect_address!r} holds a port: give "
+                    "the address alone, and the port as Credential.port."
+                )
+            object.__setattr__(self, "connect_address", parsed.address)
         if isinstance(self.password, str):  # accepted for convenience; kept only as a Secret
             object.__setattr__(self, "password", Secret(self.password))
         for name in ("issued_at", "expires_at", "next_refresh_at"):
@@ -110,9 +128,14 @@ class Credential:
                 raise ValueError(f"Credential.{name} must be timezone-aware (UTC)")
 
     def __repr__(self) -> str:
+        route = (
+            f", connect_address={self.connect_address!r}"
+            if self.connect_address is not None
+            else ""
+        )
         return (
-            f"Credential(host={self.host!r}, port={self.port}, database={self.database!r}, "
-            f"user={self.user!r}, password={REDACTED!r}, "
+            f"Credential(host={self.host!r}, port={self.port}{route}, "
+            f"database={self.database!r}, user={self.user!r}, password={REDACTED!r}, "
             f"expires_at={self.expires_at.isoformat()!r}, operation={self.operation.action!r}, "
             f"sslmode={self.sslmode!r})"
         )
@@ -121,6 +144,18 @@ class Credential:
 
     def with_tls(self, sslmode: str, sslrootcert: str | None) -> Credential:
         return dataclasses.replace(self, sslmode=sslmode, sslrootcert=sslrootcert)
+
+    def via(self, address: ConnectAddress | None) -> Credential:
+        """This credential reached at ``address`` (its port, if it has one, replaces the
+        endpoint's); the host name stays what TLS verifies. Itself when ``address`` is None."""
+        if address is None:
+            return self
+        return dataclasses.replace(
+            self, connect_address=address.address, port=address.port or self.port
+        )
+
+    def _hostaddr(self) -> dict[str, str]:
+        return {"hostaddr": self.connect_address} if self.connect_address is not None else {}
 
     @property
     def lifetime_seconds(self) -> float:
@@ -142,6 +177,7 @@ class Credential:
         ``psycopg.connect()`` both take, as both hand them to libpq unchanged."""
         return {
             "host": self.host,
+            **self._hostaddr(),
             "port": self.port,
             "dbname": self.database,
             "user": self.user,
@@ -163,7 +199,11 @@ class Credential:
 
     def redshift_connector_kwargs(self) -> dict[str, Any]:
         """redshift_connector.connect() keywords. It verifies against its own Redshift bundle
-        plus the system roots and takes ``verify-ca`` / ``verify-full`` only."""
+        plus the system roots and takes ``verify-ca`` / ``verify-full`` only. It has no
+        ``hostaddr``: it connects to the name it verifies, so a credential with a connect
+        address is refused rather than sent to the name's own address."""
+        if self.connect_address is not None:
+            raise ConfigurationError(REDSHIFT_CONNECTOR_NO_HOSTADDR)
         return {
             "host": self.host,
             "port": self.port,
@@ -185,6 +225,7 @@ class Credential:
         }
         if self.sslrootcert is not None:
             fields["sslrootcert"] = self.sslrootcert
+        fields.update(self._hostaddr())
         return fields
 
     def dsn(self) -> str:
@@ -201,7 +242,9 @@ class Credential:
         ``sqlalchemy.make_url`` reads back exactly these values: user, password and database
         are percent-decoded, the query is ``parse_qsl``-decoded, an IPv6 host is bracketed."""
         _refuse_unrenderable("SQLAlchemy URL", self._text_fields(), "\0")
-        tls = self._tls_params().items()
+        # hostaddr rides in the query, which SQLAlchemy's PostgreSQL dialects hand to the
+        # driver as a keyword: the URL's host stays the name TLS verifies.
+        tls = [*self._hostaddr().items(), *self._tls_params().items()]
         query = "&".join(f"{key}={_url_part(value)}" for key, value in tls)
         return (
             f"{drivername}://{_url_part(self.user)}:{_url_part(self.password.reveal())}"
@@ -221,10 +264,14 @@ class Credential:
         }
         if self.sslrootcert is not None:
             env["PGSSLROOTCERT"] = self.sslrootcert
+        if self.connect_address is not None:
+            env["PGHOSTADDR"] = self.connect_address
         return env
 
     def pgpass_line(self) -> str:
-        """One ``host:port:database:user:password`` line for a libpq passfile. A line break
+        """One ``host:port:database:user:password`` line for a libpq passfile. libpq matches
+        the line's host against the ``host`` parameter when one is given - the name, even
+        with a ``hostaddr`` - and its port against the port connected to. A line break
         (libpq reads the file line by line and strips trailing CR/LF) or a NUL cannot be
         escaped there: such a value is refused, never written."""
         fields = {
@@ -249,6 +296,7 @@ class Credential:
             "dbname": self.database,
             "sslmode": self.sslmode,
             "sslrootcert": self.sslrootcert,
+            **self._hostaddr(),
         }
 
     def json(self, indent: int | None = 2) -> str:

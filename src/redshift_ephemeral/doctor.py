@@ -51,17 +51,24 @@ def _failure(name: str, error: BaseException, fix: str = "") -> CheckResult:
 
 
 def tls_handshake(
-    host: str, port: int, sslmode: str, sslrootcert: str | None, timeout: float = 10.0
+    host: str,
+    port: int,
+    sslmode: str,
+    sslrootcert: str | None,
+    timeout: float = 10.0,
+    *,
+    address: str | None = None,
 ) -> str:
-    """PostgreSQL's SSLRequest, then a TLS handshake verified as ``sslmode`` says. Returns the
-    TLS version; raises on any failure."""
+    """PostgreSQL's SSLRequest, then a TLS handshake verified as ``sslmode`` says - at
+    ``address`` when given (a connect address, as libpq's hostaddr), the certificate checked
+    against ``host`` either way. Returns the TLS version; raises on any failure."""
     context = ssl.create_default_context(cafile=sslrootcert)
     if sslmode not in VERIFYING_MODES:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     elif sslmode == "verify-ca":
         context.check_hostname = False
-    with socket.create_connection((host, port), timeout=timeout) as raw:
+    with socket.create_connection((address or host, port), timeout=timeout) as raw:
         raw.sendall(SSL_REQUEST)
         if raw.recv(1) != b"S":
             raise ConnectionError("the server does not offer TLS")
@@ -141,9 +148,25 @@ class _Diagnosis:
         )
         return CheckResult("shared cache", True, f"on, {where}: {held}")
 
+    def _route(self) -> tuple[str | None, int]:
+        """The connect address (None: the host name's own) and the port connected to."""
+        assert self.endpoint is not None
+        given = self.source.request.target.connect_address
+        if given is None:
+            return None, self.endpoint.port
+        return given.address, given.port or self.endpoint.port
+
     def dns(self) -> CheckResult:
         assert self.endpoint is not None
         host, port = self.endpoint.host, self.endpoint.port
+        address, _ = self._route()
+        if address is not None:
+            return CheckResult(
+                "DNS",
+                True,
+                f"not looked up: connect address {address} given; the certificate is checked "
+                f"against {host}",
+            )
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as error:
@@ -153,7 +176,8 @@ class _Diagnosis:
 
     def tcp(self) -> CheckResult:
         assert self.endpoint is not None
-        host, port = self.endpoint.host, self.endpoint.port
+        address, port = self._route()
+        host = address or self.endpoint.host
         try:
             socket.create_connection((host, port), timeout=10).close()
         except OSError as error:
@@ -168,8 +192,9 @@ class _Diagnosis:
         assert self.endpoint is not None
         roots = self.source.tls.root_certificate()
         sslmode = self.source.tls.sslmode
+        address, port = self._route()
         try:
-            version = tls_handshake(self.endpoint.host, self.endpoint.port, sslmode, roots)
+            version = tls_handshake(self.endpoint.host, port, sslmode, roots, address=address)
         except (OSError, ssl.SSLError) as error:
             return _failure(
                 "TLS",
@@ -178,6 +203,8 @@ class _Diagnosis:
                 "with --sslrootcert, and connect by the name on the certificate",
             )
         detail = f"{version}, certificate verified ({sslmode}, roots {roots})"
+        if address is not None and sslmode == "verify-full":
+            detail += f" for {self.endpoint.host}, reached at {address}:{port}"
         if (self.driver or default_driver()) == "redshift_connector":
             detail += f"; note: redshift_connector itself trusts {redshift_connector_trust()}"
         return CheckResult("TLS", True, detail)

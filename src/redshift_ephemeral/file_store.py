@@ -639,6 +639,7 @@ def _credential_record(credential: Credential) -> dict[str, Any]:
         "operation": credential.operation.value,
         "sslmode": credential.sslmode,
         "sslrootcert": credential.sslrootcert,
+        "connect_address": credential.connect_address,
     }
 
 
@@ -661,6 +662,9 @@ def _credential_from(record: Mapping[str, Any]) -> Credential:
     root = record.get("sslrootcert")
     if root is not None and not isinstance(root, str):
         raise TypeError("sslrootcert must be text")
+    address = record.get("connect_address")
+    if address is not None and not isinstance(address, str):
+        raise TypeError("connect_address must be text")
     return Credential(
         host=text("host"),
         port=port,
@@ -673,6 +677,7 @@ def _credential_from(record: Mapping[str, Any]) -> Credential:
         operation=Operation(text("operation")),
         sslmode=text("sslmode"),
         sslrootcert=root,
+        connect_address=address,
     )
 
 

@@ -102,6 +102,8 @@ class CredentialSource:
             host=options.get("host"),
             port=options.get("port"),
             region=region,
+            endpoint_name=options.get("endpoint_name"),
+            connect_address=options.get("connect_address"),
         )
         request = CredentialRequest(
             target=target,
@@ -266,7 +268,8 @@ class CredentialSource:
                 # Held here: the registry holds issuers weakly, for as long as a source uses one.
                 aws = self._aws_issuer = issuer_for(self.identity)
             credential = aws.issue(self.request, endpoint=self._shared_endpoint(aws))
-        return credential.with_tls(self.tls.sslmode, self.tls.root_certificate())
+        credential = credential.with_tls(self.tls.sslmode, self.tls.root_certificate())
+        return credential.via(self.request.target.connect_address)
 
     def _shared_endpoint(self, aws: AwsIssuer) -> Endpoint | None:
         """With a shared store, for a target found by DescribeClusters / GetWorkgroup: the
@@ -402,6 +405,8 @@ def _shared_key(
             target.host,
             target.port,
             target.region,
+            target.endpoint_name,
+            str(target.connect_address) if target.connect_address is not None else None,
         ],
         "login": [
             request.db_user,

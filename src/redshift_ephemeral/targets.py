@@ -55,6 +55,10 @@ _SERVERLESS_HOST = (
     r"(?P<workgroup>[a-z0-9-]+)\.(?P<account>\d{12})\.(?P<region>[a-z0-9-]+)"
     r"\.redshift-serverless\.amazonaws\.com(\.cn)?\.?"
 )
+# A Redshift-managed VPC endpoint's address has the cluster's or workgroup's domain, but its
+# first label is "<endpoint name>-endpoint-<id>": not a cluster identifier or workgroup name.
+_MANAGED_ENDPOINT_LABEL = r".+-endpoint-[a-z0-9]+"
+_ENDPOINT_NAME = r"[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*"
 
 
 def validate_cluster_identifier(value: str) -> str:
@@ -168,6 +172,74 @@ def _ip_literal(value: str) -> str | None:
     return str(address)
 
 
+@dataclass(frozen=True)
+class ConnectAddress:
+    """Where to open the TCP connection when it is not where the host name points: libpq's
+    ``hostaddr`` (and the port, when given), for an SSH tunnel's local end, an NLB's or a VPC
+    endpoint's IP address. TLS is still verified against the host name."""
+
+    address: str  # a canonical IP literal, IPv6 without brackets
+    port: int | None = None
+
+    def __str__(self) -> str:
+        shown = f"[{self.address}]" if ":" in self.address else self.address
+        return shown if self.port is None else f"{shown}:{self.port}"
+
+
+def parse_connect_address(value: str) -> ConnectAddress:
+    """``ADDRESS[:PORT]``: an IPv4 address (``10.0.1.5``, ``127.0.0.1:15439``) or an IPv6
+    address, bare (``fd00::5``) or in brackets, which it needs to take a port
+    (``[::1]:15439``). Not a name: libpq's ``hostaddr`` takes numbers only, and a name here
+    would be resolved where no certificate vouches for the answer."""
+    rule = (
+        "give an IP address, optionally with a port: 127.0.0.1:15439, 10.0.1.5, "
+        "[::1]:15439 or fd00::5 (libpq's hostaddr takes no names: resolve one first)"
+    )
+    address_text, port_text = value, None
+    if value.startswith("["):
+        close = value.find("]")
+        rest = value[close + 1 :] if close > 0 else "?"
+        if rest and not rest.startswith(":"):
+            raise ConfigurationError(f"Invalid connect address {value!r}: {rule}.")
+        address_text, port_text = value[1:close], (rest[1:] if rest else None)
+    elif value.count(":") == 1:
+        address_text, port_text = value.split(":")
+    try:
+        address = ipaddress.ip_address(address_text)
+    except ValueError:
+        raise ConfigurationError(f"Invalid connect address {value!r}: {rule}.") from None
+    if value.startswith("[") and not isinstance(address, ipaddress.IPv6Address):
+        raise ConfigurationError(f"Invalid connect address {value!r}: {rule}.")
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        raise ConfigurationError(
+            f"Invalid connect address {value!r}: an IPv6 zone id (%...) names a link-local "
+            "interface; give a routable address."
+        )
+    port = None
+    if port_text is not None:
+        if not (port_text.isascii() and port_text.isdigit()):
+            raise ConfigurationError(f"Invalid connect address {value!r}: {rule}.")
+        port = validate_port(int(port_text))
+    return ConnectAddress(str(address), port)
+
+
+def validate_connect_address(value: str) -> str:
+    parse_connect_address(value)
+    return value
+
+
+def validate_endpoint_name(value: str) -> str:
+    """AWS (CreateEndpointAccess): 1-30 letters, digits and hyphens; starts with a letter; no
+    two consecutive hyphens and no trailing hyphen."""
+    if not (1 <= len(value) <= 30 and re.fullmatch(_ENDPOINT_NAME, value)):
+        raise ConfigurationError(
+            f"Invalid endpoint name {value!r}: a Redshift-managed VPC endpoint's name has 1-30 "
+            "letters, digits or hyphens, starts with a letter, and has no two consecutive "
+            "hyphens and no trailing hyphen."
+        )
+    return value
+
+
 def validate_region(value: str) -> str:
     if not re.fullmatch(_REGION, value):
         raise ConfigurationError(
@@ -234,22 +306,41 @@ class ParsedHostname:
 
 def parse_redshift_hostname(host: str) -> ParsedHostname | None:
     """Recognise ``<cluster>.<id>.<region>.redshift.amazonaws.com`` and
-    ``<workgroup>.<account>.<region>.redshift-serverless.amazonaws.com``; None otherwise."""
+    ``<workgroup>.<account>.<region>.redshift-serverless.amazonaws.com``; None otherwise.
+
+    Only a name that can be nothing else is taken apart: a first label that breaks AWS's rules
+    for a cluster identifier or workgroup name, a region that is not a region code, a
+    Redshift-managed VPC endpoint (``<name>-endpoint-<id>.…``: its first label names the
+    endpoint, not the cluster), an interface endpoint (``vpce-….vpce.amazonaws.com``) or any
+    other domain give None, so they are never mistaken for a cluster id."""
     host = host.lower()
     if match := re.fullmatch(_PROVISIONED_HOST, host):
-        return ParsedHostname(Deployment.PROVISIONED, match["cluster"], match["region"])
-    if match := re.fullmatch(_SERVERLESS_HOST, host):
-        return ParsedHostname(
-            Deployment.SERVERLESS, match["workgroup"], match["region"], match["account"]
-        )
-    return None
+        deployment, name, account = Deployment.PROVISIONED, match["cluster"], None
+    elif match := re.fullmatch(_SERVERLESS_HOST, host):
+        deployment, name, account = Deployment.SERVERLESS, match["workgroup"], match["account"]
+    else:
+        return None
+    if re.fullmatch(_MANAGED_ENDPOINT_LABEL, name) or not re.fullmatch(_REGION, match["region"]):
+        return None
+    try:
+        if deployment is Deployment.SERVERLESS:
+            validate_workgroup_name(name)
+        else:
+            validate_cluster_identifier(name)
+    except ConfigurationError:
+        return None
+    return ParsedHostname(deployment, name, match["region"], account)
 
 
 @dataclass(frozen=True)
 class Target:
     """Where the database is: a provisioned cluster or a serverless workgroup, named by its
-    identifier or its custom domain, optionally reached at an explicit host and port (SSH
-    tunnel, VPC endpoint, NLB), which skips endpoint discovery."""
+    identifier or its custom domain. It is reached at the endpoint AWS reports for it
+    (DescribeClusters / GetWorkgroup), or for its Redshift-managed VPC endpoint
+    ``endpoint_name`` (DescribeEndpointAccess / GetEndpointAccess), or at an explicit host and
+    port (a name on the server's certificate), which skips discovery. ``connect_address``
+    opens the TCP connection elsewhere (an SSH tunnel's local end, an NLB's or endpoint's IP
+    address) while TLS is still verified against that host name."""
 
     deployment: Deployment
     name: str | None = None
@@ -257,6 +348,8 @@ class Target:
     host: str | None = None
     port: int | None = None
     region: str | None = None
+    endpoint_name: str | None = None
+    connect_address: ConnectAddress | None = None
 
     def __post_init__(self) -> None:
         kind = "workgroup" if self.deployment is Deployment.SERVERLESS else "cluster"
@@ -281,10 +374,30 @@ class Target:
             if self.host is None and self.custom_domain is None:
                 raise ConfigurationError(
                     "A port was given without a host: give --host too, or neither to use the "
-                    "endpoint AWS reports."
+                    "endpoint AWS reports (a tunnel's port goes in --connect-address "
+                    "ADDRESS:PORT)."
                 )
         if self.region is not None:
             validate_region(self.region)
+        self._check_route()
+
+    def _check_route(self) -> None:
+        """The endpoint name and connect address, and how they combine with a host."""
+        if self.endpoint_name is not None:
+            validate_endpoint_name(self.endpoint_name)
+            if self.host is not None or self.custom_domain is not None:
+                raise ConfigurationError(
+                    "Both an endpoint name and a host or custom domain were given: the "
+                    "endpoint name asks AWS where the endpoint is, a host or custom domain says "
+                    "it. Keep one (a tunnel's address goes in --connect-address)."
+                )
+        if self.connect_address is not None and not isinstance(
+            self.connect_address, ConnectAddress
+        ):
+            raise ConfigurationError(
+                "connect_address must be parsed with parse_connect_address(), or given as "
+                "text to Target.from_options()."
+            )
 
     @classmethod
     def cluster(
@@ -319,11 +432,14 @@ class Target:
         host: str | None = None,
         port: int | None = None,
         region: str | None = None,
+        endpoint_name: str | None = None,
+        connect_address: str | None = None,
     ) -> Target:
         """Build a target from loose options, as the CLI and config file give them.
 
         A standard Redshift hostname given as ``host`` supplies the cluster or workgroup and
-        the region when they are not given."""
+        the region when they are not given (``parse_redshift_hostname``: never from a VPC
+        endpoint's, an NLB's or any other name)."""
         if cluster_id is not None and workgroup is not None:
             raise ConfigurationError(
                 "Both a cluster id and a workgroup were given: a target is either a provisioned "
@@ -338,12 +454,29 @@ class Target:
                 deployment, name = parsed.deployment, parsed.name
             region = region or parsed.region
         if name is None and custom_domain is None:
+            if host is not None:
+                raise ConfigurationError(
+                    f"The host {host!r} does not name a cluster or workgroup (only "
+                    "<cluster>.<id>.<region>.redshift.amazonaws.com and "
+                    "<workgroup>.<account>.<region>.redshift-serverless.amazonaws.com do; a "
+                    "VPC endpoint's, an NLB's or a tunnel's name does not): give --cluster-id "
+                    "or --workgroup (or --custom-domain) too."
+                )
             raise ConfigurationError(
                 "No target given: name a cluster (--cluster-id), a workgroup (--workgroup), a "
                 "custom domain (--custom-domain), or a standard Redshift --host."
             )
         return cls(
-            deployment, name=name, custom_domain=custom_domain, host=host, port=port, region=region
+            deployment,
+            name=name,
+            custom_domain=custom_domain,
+            host=host,
+            port=port,
+            region=region,
+            endpoint_name=endpoint_name,
+            connect_address=(
+                parse_connect_address(connect_address) if connect_address is not None else None
+            ),
         )
 
     @property

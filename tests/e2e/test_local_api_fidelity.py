@@ -83,11 +83,11 @@ def test_serverless_parameters_are_validation_exceptions(redshift_local: LocalSt
     ("service", "call", "params", "code"),
     [
         ("redshift", "describe_events", {}, "InvalidAction"),
-        ("redshift", "describe_endpoint_access", {}, "InvalidAction"),
+        ("redshift", "delete_endpoint_access", {"EndpointName": "x"}, "InvalidAction"),
         ("redshift-serverless", "list_namespaces", {}, "UnknownOperationException"),
         (
             "redshift-serverless",
-            "get_endpoint_access",
+            "delete_endpoint_access",
             {"endpointName": "x"},
             "UnknownOperationException",
         ),
@@ -104,6 +104,55 @@ def test_an_operation_not_emulated_fails_at_once_with_aws_shaped_error(
     assert caught.value.response["Error"]["Code"] == code
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert sum(redshift_local.calls().values()) == 1
+
+
+def test_vpc_endpoints_answer_as_aws_does(redshift_local: LocalStack) -> None:
+    """The seeded endpoints through DescribeEndpointAccess / GetEndpointAccess, with AWS's
+    shapes (botocore parses them) and AWS's errors."""
+    redshift = client(redshift_local, "redshift")
+    listed = redshift.describe_endpoint_access(ClusterIdentifier=seed.CLUSTER_ID)
+    [endpoint] = listed["EndpointAccessList"]
+    assert endpoint["EndpointName"] == seed.CLUSTER_VPC_ENDPOINT
+    assert (endpoint["Address"], endpoint["Port"], endpoint["EndpointStatus"]) == (
+        redshift_local.redshift_host,
+        redshift_local.redshift_port,
+        "active",
+    )
+    interface = endpoint["VpcEndpoint"]["NetworkInterfaces"][0]
+    assert interface["PrivateIpAddress"] == "127.0.0.1"
+    assert error(redshift.describe_endpoint_access, EndpointName="nope")[0] == "EndpointNotFound"
+    code, _ = error(redshift.describe_endpoint_access, ClusterIdentifier="no-such-cluster")
+    assert code == "ClusterNotFound"
+    admin = redshift_local.session(seed.ADMIN_USER).client(
+        "redshift", endpoint_url=redshift_local.endpoint_url
+    )
+    for name, expected in (
+        (seed.CLUSTER_VPC_ENDPOINT, "EndpointAlreadyExists"),
+        ("bad--name", "InvalidParameterValue"),
+    ):
+        code, _ = error(
+            admin.create_endpoint_access,
+            ClusterIdentifier=seed.CLUSTER_ID,
+            EndpointName=name,
+            SubnetGroupName="local-subnets",
+        )
+        assert code == expected
+    code, _ = error(  # alice may discover, not create
+        redshift.create_endpoint_access,
+        ClusterIdentifier=seed.CLUSTER_ID,
+        EndpointName="mine",
+        SubnetGroupName="local-subnets",
+    )
+    assert code == "AccessDenied"
+    serverless = client(redshift_local, "redshift-serverless")
+    found = serverless.get_endpoint_access(endpointName=seed.WORKGROUP_VPC_ENDPOINT)["endpoint"]
+    assert (found["workgroupName"], found["address"], found["port"]) == (
+        seed.WORKGROUP,
+        redshift_local.redshift_host,
+        redshift_local.redshift_port,
+    )
+    code, _ = error(serverless.get_endpoint_access, endpointName="nope")
+    assert code == "ResourceNotFoundException"
 
 
 def test_list_workgroups_and_get_namespace(redshift_local: LocalStack) -> None:

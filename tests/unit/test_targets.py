@@ -14,6 +14,7 @@ from redshift_ephemeral import ConfigurationError, CredentialSource
 from redshift_ephemeral.credentials import Credential
 from redshift_ephemeral.secret import Secret
 from redshift_ephemeral.targets import (
+    ConnectAddress,
     CredentialRequest,
     Deployment,
     Operation,
@@ -61,7 +62,7 @@ INVALID_OPTIONS: list[tuple[dict[str, object], str]] = [
     ({"cluster_id": "demo", "db_user": "alice", "sslmode": "disable"}, "refused"),
     ({"cluster_id": "demo", "db_user": "alice", "region": "mars"}, "region code"),
     ({"cluster_id": "demo", "db_user": "alice", "port": 5439}, "without a host"),
-    ({"host": "db.example.com", "db_user": "alice"}, "No target given"),
+    ({"host": "db.example.com", "db_user": "alice"}, "does not name a cluster or workgroup"),
     ({"cluster_id": "demo", "db_user": "alice", "role_arn": "not-an-arn"}, "role ARN"),
 ]
 
@@ -163,7 +164,10 @@ NON_SECRET_FIELDS = {
         "host": str | None,
         "port": int | None,
         "region": str | None,
+        "endpoint_name": str | None,
+        "connect_address": ConnectAddress | None,
     },
+    ConnectAddress: {"address": str, "port": int | None},
 }
 
 

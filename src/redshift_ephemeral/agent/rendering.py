@@ -71,8 +71,10 @@ def service_section(target: str, credential: Credential, passfile: Path) -> str:
     """One ``[target]`` section: where and as whom to connect, TLS, and the passfile that
     holds the password (never the password itself)."""
     check_target_name(target)
-    values = {
-        "host": credential.host,
+    values = {"host": credential.host}
+    if credential.connect_address is not None:  # TCP goes there; TLS still checks "host"
+        values["hostaddr"] = credential.connect_address
+    values |= {
         "port": str(credential.port),
         "dbname": credential.database,
         "user": credential.user,

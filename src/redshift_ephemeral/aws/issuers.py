@@ -32,7 +32,7 @@ from ..targets import (
 from .clients import AwsClients
 from .errors import aws_error_from
 from .identity import AwsIdentity
-from .policy import DEFAULT_DATABASE, credential_resources, uses_discovery
+from .policy import DEFAULT_DATABASE, credential_resources, discovery_action, uses_discovery
 from .redaction import install as install_log_redaction
 
 logger = logging.getLogger(__name__)
@@ -214,6 +214,8 @@ class AwsIssuer:
         assert target.name is not None  # a custom domain or a host skips discovery
         region = target.region
         serverless = target.deployment is Deployment.SERVERLESS
+        if target.endpoint_name is not None:
+            return self._discover_managed_endpoint(target, target.endpoint_name)
         try:
             if serverless:
                 workgroup = self._clients.redshift_serverless(region).get_workgroup(
@@ -230,12 +232,9 @@ class AwsIssuer:
                 port = cluster.get("Endpoint", {}).get("Port")
                 database = cluster.get("DBName") or DEFAULT_DATABASE
         except Exception as error:
-            action = (
-                "redshift-serverless:GetWorkgroup" if serverless else "redshift:DescribeClusters"
-            )
             raise aws_error_from(
                 error,
-                action=action,
+                action=discovery_action(target),
                 target_label=target.label,
                 region=self._clients.region(region),
                 account=self.account,
@@ -247,6 +246,59 @@ class AwsIssuer:
             )
         logger.debug("discovered endpoint of %s: %s:%s", target.label, host, port)
         return _checked_endpoint(target, host, port, database)
+
+    def _discover_managed_endpoint(self, target: Target, name: str) -> Endpoint:
+        """The address and port of the target's Redshift-managed VPC endpoint ``name``
+        (DescribeEndpointAccess / serverless GetEndpointAccess). The endpoint must belong to
+        the target: the password is for that cluster or workgroup. The database is the
+        request's, else dev (these calls do not report the cluster's)."""
+        assert target.name is not None
+        region = target.region
+        serverless = target.deployment is Deployment.SERVERLESS
+        action = discovery_action(target)
+        found: Any  # the two services' shapes differ; each field is checked below
+        try:
+            if serverless:
+                found = self._clients.redshift_serverless(region).get_endpoint_access(
+                    endpointName=name
+                )["endpoint"]
+                owner, status = found.get("workgroupName"), found.get("endpointStatus")
+                host, port = found.get("address"), found.get("port")
+            else:
+                listed = self._clients.redshift(region).describe_endpoint_access(
+                    ClusterIdentifier=target.name, EndpointName=name
+                )["EndpointAccessList"]
+                if not listed:
+                    raise AwsError(
+                        f"No Redshift-managed VPC endpoint {name!r} of the {target.label} in "
+                        f"{self._clients.region(region)}: check the name (aws redshift "
+                        "describe-endpoint-access) and --region."
+                    )
+                found = listed[0]
+                owner, status = found.get("ClusterIdentifier"), found.get("EndpointStatus")
+                host, port = found.get("Address"), found.get("Port")
+        except AwsError:
+            raise
+        except Exception as error:
+            raise aws_error_from(
+                error,
+                action=action,
+                target_label=f"VPC endpoint {name!r} of the {target.label}",
+                region=self._clients.region(region),
+                account=self.account,
+            ) from None
+        if owner != target.name:
+            raise AwsError(
+                f"The VPC endpoint {name!r} belongs to {owner!r}, not to the {target.label}: "
+                "give the endpoint of that cluster or workgroup, or its own name."
+            )
+        if not host or not port:
+            raise AwsError(
+                f"The VPC endpoint {name!r} of the {target.label} has no address yet "
+                f"(status {status!r}). Wait until it is active."
+            )
+        logger.debug("discovered VPC endpoint %s of %s: %s:%s", name, target.label, host, port)
+        return _checked_endpoint(target, host, port, DEFAULT_DATABASE)
 
     def _get_cluster_credentials(
         self, request: CredentialRequest, endpoint: Endpoint

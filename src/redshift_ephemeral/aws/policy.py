@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from ..errors import ConfigurationError
-from ..targets import CredentialRequest, Deployment, Operation
+from ..targets import CredentialRequest, Deployment, Operation, Target
 
 DEFAULT_DATABASE = "dev"
 _ROLE_ID = re.compile(r"AROA[A-Z0-9]{4,124}")
@@ -46,8 +46,29 @@ def credential_resources(request: CredentialRequest, region: str, account: str) 
     return resources
 
 
+def discovery_action(target: Target) -> str:
+    """The IAM action of the call that finds ``target``'s endpoint."""
+    serverless = target.deployment is Deployment.SERVERLESS
+    if target.endpoint_name is not None:
+        return (
+            "redshift-serverless:GetEndpointAccess"
+            if serverless
+            else "redshift:DescribeEndpointAccess"
+        )
+    return "redshift-serverless:GetWorkgroup" if serverless else "redshift:DescribeClusters"
+
+
 def discovery_statement(request: CredentialRequest, region: str, account: str) -> dict[str, Any]:
     target = request.target
+    if target.endpoint_name is not None:
+        # Written on "*": the endpoint is looked up by its name, and its ARN (with a
+        # generated id for serverless) is not known before.
+        return {
+            "Sid": "DiscoverVpcEndpoint",
+            "Effect": "Allow",
+            "Action": discovery_action(target),
+            "Resource": "*",
+        }
     if target.deployment is Deployment.SERVERLESS:
         return {
             "Sid": "DiscoverWorkgroupEndpoint",
@@ -65,7 +86,8 @@ def discovery_statement(request: CredentialRequest, region: str, account: str) -
 
 
 def uses_discovery(request: CredentialRequest) -> bool:
-    """Discovery runs unless an explicit host or a custom domain says where to connect."""
+    """Discovery runs unless an explicit host or a custom domain says where to connect (an
+    endpoint name is discovered too: DescribeEndpointAccess / GetEndpointAccess)."""
     target = request.target
     return target.host is None and target.custom_domain is None
 

@@ -42,6 +42,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         left = int(credential.seconds_left(datetime.now(UTC)))
         rows = [
             ("host", credential.host),
+            *(
+                [("hostaddr", f"{credential.connect_address} (TLS verifies the host name)")]
+                if credential.connect_address is not None
+                else []
+            ),
             ("port", str(credential.port)),
             ("database", credential.database),
             ("user", credential.user),

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, assert_never, overload
 
 from .._extras import optional
-from ..credentials import Credential
+from ..credentials import REDSHIFT_CONNECTOR_NO_HOSTADDR, Credential
 from ..errors import ConfigurationError, DatabaseConnectionError, RedshiftEphemeralError
 from ..source import CredentialSource, source_from
 from ..tls import check_redshift_connector_trust
@@ -230,6 +230,14 @@ def open_driver_connection(driver: Driver, credential: Credential, options: dict
     assert_never(check_driver(driver))  # an unknown name raises in check_driver
 
 
+def check_driver_route(driver: str, source: CredentialSource) -> None:
+    """Refuse, before any AWS call, a driver that cannot connect where ``source`` says:
+    redshift_connector has no ``hostaddr``, so it cannot open the connection at a connect
+    address while verifying the certificate against the host name."""
+    if driver == "redshift_connector" and source.request.target.connect_address is not None:
+        raise ConfigurationError(REDSHIFT_CONNECTOR_NO_HOSTADDR)
+
+
 def checked_driver_options(
     driver: str, options: dict[str, Any] | None, where: str = "driver_options"
 ) -> dict[str, Any]:
@@ -262,6 +270,7 @@ def connect(
         return connect_data_api(source_from(source, source_options), driver_options)
     options = checked_driver_options(driver, driver_options)
     source = source_from(source, source_options)
+    check_driver_route(driver, source)
     return open_with_retry(
         source, lambda credential: open_driver_connection(driver, credential, options)
     )

@@ -30,8 +30,14 @@ _FROM_AWS = "the login and password come from AWS, fresh for every connection"
 
 # libpq keywords (psycopg2, psycopg, their pools) that decide where the password goes, who
 # gets it, or how the server is verified: https://www.postgresql.org/docs/current/libpq-connect.html
+_CONNECT_ADDRESS = (
+    "set connect_address= on the CredentialSource (--connect-address ADDRESS[:PORT]): it is "
+    "passed as hostaddr, with the certificate still checked against the host name"
+)
+
 LIBPQ_RESERVED: Mapping[str, str] = {
-    **dict.fromkeys(("host", "hostaddr", "port", "dbname", "database"), _ON_THE_SOURCE),
+    **dict.fromkeys(("host", "port", "dbname", "database"), _ON_THE_SOURCE),
+    "hostaddr": _CONNECT_ADDRESS,
     **dict.fromkeys(("user", "password", "passfile", "require_auth"), _FROM_AWS),
     **dict.fromkeys(("service", "servicefile", "conninfo", "dsn"), _ON_THE_SOURCE),
     **dict.fromkeys(
@@ -145,7 +151,8 @@ def merge(
 # The libpq variables a child may inherit: none of them changes where the password goes, who
 # gets it or how the server is verified. Every other PG* variable (PGSERVICE, PGHOSTADDR,
 # PGSSLMODE, PGSYSCONFDIR, ..., and any libpq adds later) is dropped: set after ours, or
-# through a service file, it would override them.
+# through a service file, it would override them. A PGHOSTADDR the child gets is ours alone,
+# from the source's connect_address.
 LIBPQ_ENVIRONMENT_KEPT = frozenset(
     {"PGAPPNAME", "PGCLIENTENCODING", "PGDATESTYLE", "PGTZ", "PGGEQO", "PGCONNECT_TIMEOUT"}
 )

@@ -21,6 +21,7 @@ from ..credentials import Credential
 from ..source import CredentialSource, source_from
 from .connections import (
     aopen_with_retry,
+    check_driver_route,
     checked_driver_options,
     connect_data_api,
     libpq_connect_kwargs,
@@ -72,6 +73,7 @@ def create_engine(
     engine_options = dict(engine_options or {})
     check_engine_options(engine_options)
     source = source_from(source, source_options)
+    check_driver_route(driver, source)
     url = sqlalchemy.URL.create(_sqlalchemy_drivername(driver, dialect))
     engine = sqlalchemy.create_engine(url, **engine_options)
     take_fresh_credentials(engine, source, driver, options)

@@ -30,7 +30,8 @@ def generate_redshift_credentials(
 
     ``options`` are those of ``CredentialSource.from_options`` (``region``, ``profile``,
     ``database``, ``db_groups``, ``auto_create``, ``role_arn``, ``sslrootcert`` …).
-    Returns ``host``, ``port``, ``user``, ``password``, ``dbname``, ``sslmode``, ``sslrootcert``.
+    Returns ``host``, ``port``, ``user``, ``password``, ``dbname``, ``sslmode``, ``sslrootcert``
+    (and ``hostaddr`` with a ``connect_address``).
     """
     source = CredentialSource.from_options(
         db_user=database_user,
@@ -46,12 +47,11 @@ def connect_to_redshift(credentials: dict[str, Any]) -> psycopg2.extensions.conn
     with optional("psycopg2"):
         import psycopg2
 
-    return psycopg2.connect(
-        host=credentials["host"],
-        port=credentials["port"],
-        dbname=credentials["dbname"],
-        user=credentials["user"],
-        password=credentials["password"],
-        sslmode=credentials["sslmode"],
-        sslrootcert=credentials["sslrootcert"],
-    )
+    keywords = {
+        name: credentials[name]
+        for name in ("host", "port", "dbname", "user", "password", "sslmode", "sslrootcert")
+    }
+    if credentials.get("hostaddr"):  # a connect address: TCP goes there, TLS checks "host"
+        keywords["hostaddr"] = credentials["hostaddr"]
+    connection: psycopg2.extensions.connection = psycopg2.connect(**keywords)
+    return connection

@@ -24,12 +24,17 @@ ACCOUNT = "123456789012"
 CLUSTER_DOMAIN = f"{CLUSTER_ID}.redshift.local.test"
 WORKGROUP_DOMAIN = f"{WORKGROUP}.redshift.local.test"
 CERTIFICATE_ARN = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/local-stack"
+# Redshift-managed VPC endpoints (their address is the stack's endpoint: there is no VPC).
+CLUSTER_VPC_ENDPOINT = "demo-cluster-endpoint"
+WORKGROUP_VPC_ENDPOINT = "demo-workgroup-endpoint"
 _REDSHIFT = f"arn:aws:redshift:{REGION}:{ACCOUNT}"
 # Reading endpoints and custom domains: everything that discovers where to connect.
 DISCOVERY_ACTIONS = [
     "redshift:DescribeClusters",
     "redshift:DescribeCustomDomainAssociations",
+    "redshift:DescribeEndpointAccess",
     "redshift-serverless:GetWorkgroup",
+    "redshift-serverless:GetEndpointAccess",
     "redshift-serverless:ListWorkgroups",
     "redshift-serverless:GetNamespace",
     "redshift-serverless:GetCustomDomainAssociation",
@@ -185,6 +190,11 @@ def seed_aws(endpoint_url: str, admin_keys: tuple[str, str]) -> dict[str, Any]:
         CustomDomainCertificateArn=CERTIFICATE_ARN,
         ClusterIdentifier=CLUSTER_ID,
     )
+    redshift.create_endpoint_access(
+        ClusterIdentifier=CLUSTER_ID,
+        EndpointName=CLUSTER_VPC_ENDPOINT,
+        SubnetGroupName="local-subnets",
+    )
     serverless = session.client("redshift-serverless", endpoint_url=endpoint_url)
     workgroup = serverless.create_workgroup(
         workgroupName=WORKGROUP, namespaceName="demo-namespace"
@@ -193,6 +203,9 @@ def seed_aws(endpoint_url: str, admin_keys: tuple[str, str]) -> dict[str, Any]:
         customDomainName=WORKGROUP_DOMAIN,
         customDomainCertificateArn=CERTIFICATE_ARN,
         workgroupName=WORKGROUP,
+    )
+    serverless.create_endpoint_access(
+        workgroupName=WORKGROUP, endpointName=WORKGROUP_VPC_ENDPOINT, subnetIds=["subnet-local"]
     )
     policies = seeded_policies(workgroup["workgroupArn"])
     iam = session.client("iam", endpoint_url=endpoint_url)

@@ -64,7 +64,9 @@ class Emulator:
             self._auth, logins, endpoint_host=endpoint_host, endpoint_port=endpoint_port
         )
         self._handlers: dict[str, dict[str, Handler]] = {
-            "redshift": RedshiftHandlers(self._auth, logins).operations(),
+            "redshift": RedshiftHandlers(
+                self._auth, logins, endpoint_host=endpoint_host, endpoint_port=endpoint_port
+            ).operations(),
             "redshift-serverless": serverless.operations(),
             "sts": StsHandlers(self._auth, clock).operations(),
         }

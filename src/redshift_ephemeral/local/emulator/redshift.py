@@ -1,6 +1,7 @@
 """Handlers of the provisioned Redshift API (query protocol) that moto lacks or must answer
-differently: the two credential calls and custom domain names. DescribeClusters,
-CreateCluster and the rest are moto's (``passthrough.py``).
+differently: the two credential calls, custom domain names and Redshift-managed VPC endpoints
+(CreateEndpointAccess, DescribeEndpointAccess). DescribeClusters, CreateCluster and the rest
+are moto's (``passthrough.py``).
 
 Each handler authorises exactly what AWS's API reference says the call needs, on the
 ``dbuser:``/``dbname:``/``dbgroup:`` resources AWS uses, with the same condition keys.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,10 +26,21 @@ from .protocols import Members
 
 
 class RedshiftHandlers:
-    def __init__(self, auth: Auth, logins: Logins):
+    def __init__(
+        self,
+        auth: Auth,
+        logins: Logins,
+        *,
+        endpoint_host: str = "localhost",
+        endpoint_port: int = 5439,
+    ):
         self._auth = auth
         self._logins = logins
+        self._endpoint_host = endpoint_host
+        self._endpoint_port = endpoint_port
         self._domains: dict[str, dict[str, Any]] = {}  # custom domain name -> association
+        # By (region, endpoint name): a VPC endpoint's name is unique in its account's region.
+        self._endpoints: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def operations(self) -> dict[str, Handler]:
@@ -36,6 +49,8 @@ class RedshiftHandlers:
             "GetClusterCredentialsWithIAM": self.get_cluster_credentials_with_iam,
             "CreateCustomDomainAssociation": self.create_custom_domain_association,
             "DescribeCustomDomainAssociations": self.describe_custom_domain_associations,
+            "CreateEndpointAccess": self.create_endpoint_access,
+            "DescribeEndpointAccess": self.describe_endpoint_access,
         }
 
     # -- operations ----------------------------------------------------------------------
@@ -194,6 +209,72 @@ class RedshiftHandlers:
                 ],
             )
         }
+
+    def create_endpoint_access(self, call: Call, _: Knobs) -> dict[str, Any]:
+        """A Redshift-managed VPC endpoint of a cluster. Its address is the stack's Redshift
+        endpoint (there is no VPC here), its network interface 127.0.0.1; it is active at
+        once rather than after minutes of "creating"."""
+        p = call.params
+        name = validation.endpoint_name(call.service, p.get("EndpointName"))
+        cluster_id, subnet_group = p.get("ClusterIdentifier"), p.get("SubnetGroupName")
+        if not cluster_id or not subnet_group:
+            raise invalid_parameter(
+                call.service, "ClusterIdentifier and SubnetGroupName are required."
+            )
+        self._auth.authorize(
+            call,
+            call.action,
+            f"arn:aws:redshift:{call.region}:{ACCOUNT_ID}:cluster:{cluster_id}",
+        )
+        _cluster(call, cluster_id)
+        endpoint = {
+            "ClusterIdentifier": cluster_id,
+            "ResourceOwner": ACCOUNT_ID,
+            "SubnetGroupName": subnet_group,
+            "EndpointStatus": "active",
+            "EndpointName": name,
+            "EndpointCreateTime": datetime.now(UTC),
+            "Port": self._endpoint_port,
+            "Address": self._endpoint_host,
+            "VpcSecurityGroups": Members("VpcSecurityGroup", []),
+            "VpcEndpoint": {
+                "VpcEndpointId": f"vpce-{uuid.uuid4().hex[:17]}",
+                "VpcId": "vpc-local",
+                "NetworkInterfaces": Members(
+                    "NetworkInterface",
+                    [
+                        {
+                            "NetworkInterfaceId": "eni-local",
+                            "SubnetId": "subnet-local",
+                            "PrivateIpAddress": "127.0.0.1",
+                            "AvailabilityZone": f"{call.region}a",
+                        }
+                    ],
+                ),
+            },
+        }
+        with self._lock:
+            if (call.region, name) in self._endpoints:
+                raise AwsFault("EndpointAlreadyExists", f"An endpoint named {name} already exists.")
+            self._endpoints[(call.region, name)] = endpoint
+        return endpoint
+
+    def describe_endpoint_access(self, call: Call, _: Knobs) -> dict[str, Any]:
+        self._auth.authorize(call, call.action, "*")
+        cluster_id, name = call.params.get("ClusterIdentifier"), call.params.get("EndpointName")
+        with self._lock:
+            matching = [
+                endpoint
+                for (region, _), endpoint in self._endpoints.items()
+                if region == call.region
+                and name in (None, endpoint["EndpointName"])
+                and cluster_id in (None, endpoint["ClusterIdentifier"])
+            ]
+        if cluster_id is not None and not matching:
+            _cluster(call, cluster_id)  # ClusterNotFound, as AWS answers for an unknown one
+        if name is not None and not matching:
+            raise AwsFault("EndpointNotFound", f"The endpoint {name} could not be found.", 404)
+        return {"EndpointAccessList": Members("member", matching)}
 
     # -- helpers -------------------------------------------------------------------------
 

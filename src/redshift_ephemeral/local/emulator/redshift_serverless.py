@@ -1,6 +1,7 @@
 """Handlers of the Redshift Serverless API (JSON protocol), which moto does not implement:
-workgroups (each bringing its namespace along), the credential call GetCredentials, and
-custom domain names. Workgroups report the stack's Redshift endpoint as theirs.
+workgroups (each bringing its namespace along), the credential call GetCredentials, custom
+domain names and managed VPC endpoints (CreateEndpointAccess, GetEndpointAccess). Workgroups
+and their VPC endpoints report the stack's Redshift endpoint as theirs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class RedshiftServerlessHandlers:
         self._workgroups: dict[tuple[str, str], dict[str, Any]] = {}
         self._namespaces: dict[tuple[str, str], dict[str, Any]] = {}
         self._domains: dict[str, dict[str, Any]] = {}  # custom domain name -> association
+        self._endpoints: dict[tuple[str, str], dict[str, Any]] = {}  # by (region, name)
         self._lock = threading.Lock()
 
     def operations(self) -> dict[str, Handler]:
@@ -40,6 +42,8 @@ class RedshiftServerlessHandlers:
             "CreateCustomDomainAssociation": self.create_custom_domain_association,
             "GetCustomDomainAssociation": self.get_custom_domain_association,
             "ListCustomDomainAssociations": self.list_custom_domain_associations,
+            "CreateEndpointAccess": self.create_endpoint_access,
+            "GetEndpointAccess": self.get_endpoint_access,
         }
 
     # -- operations ----------------------------------------------------------------------
@@ -193,6 +197,57 @@ class RedshiftServerlessHandlers:
         with self._lock:
             workgroup = self._workgroups.get((region, name))
         return str(workgroup["workgroupArn"]) if workgroup is not None else None
+
+    def create_endpoint_access(self, call: Call, _: Knobs) -> dict[str, Any]:
+        """A managed VPC endpoint of a workgroup: the stack's Redshift endpoint, its network
+        interface 127.0.0.1, available at once."""
+        p, region = call.params, call.region
+        name = validation.endpoint_name(call.service, p.get("endpointName"), "endpointName")
+        workgroup, subnets = p.get("workgroupName"), p.get("subnetIds")
+        if not workgroup or not isinstance(subnets, list) or not subnets:
+            raise invalid_parameter(call.service, "workgroupName and subnetIds are required.")
+        self._auth.authorize(call, call.action, self._workgroup_arn(call, workgroup))
+        self._workgroup_named(call, workgroup)
+        endpoint = {
+            "endpointName": name,
+            "endpointArn": f"arn:aws:redshift-serverless:{region}:{ACCOUNT_ID}:"
+            f"managedvpcendpoint/{uuid.uuid4()}",
+            "endpointCreateTime": time.time(),
+            "endpointStatus": "ACTIVE",
+            "workgroupName": workgroup,
+            "address": self._endpoint_host,
+            "port": self._endpoint_port,
+            "subnetIds": [str(subnet) for subnet in subnets],
+            "vpcSecurityGroups": [],
+            "vpcEndpoint": {
+                "vpcEndpointId": f"vpce-{uuid.uuid4().hex[:17]}",
+                "vpcId": "vpc-local",
+                "networkInterfaces": [
+                    {
+                        "networkInterfaceId": "eni-local",
+                        "subnetId": str(subnets[0]),
+                        "privateIpAddress": "127.0.0.1",
+                        "availabilityZone": f"{region}a",
+                    }
+                ],
+            },
+        }
+        with self._lock:
+            if (region, name) in self._endpoints:
+                raise AwsFault("ConflictException", f"Endpoint {name} already exists.")
+            self._endpoints[(region, name)] = endpoint
+        return {"endpoint": endpoint}
+
+    def get_endpoint_access(self, call: Call, _: Knobs) -> dict[str, Any]:
+        name = validation.endpoint_name(
+            call.service, call.params.get("endpointName"), "endpointName"
+        )
+        self._auth.authorize(call, call.action, "*")
+        with self._lock:
+            endpoint = self._endpoints.get((call.region, name))
+        if endpoint is None:
+            raise AwsFault("ResourceNotFoundException", f"Endpoint {name} not found.")
+        return {"endpoint": endpoint}
 
     # -- helpers -------------------------------------------------------------------------
 

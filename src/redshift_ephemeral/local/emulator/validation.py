@@ -18,6 +18,7 @@ from ...targets import (
     validate_db_group,
     validate_db_name,
     validate_db_user,
+    validate_endpoint_name,
 )
 from .faults import invalid_parameter
 
@@ -80,3 +81,9 @@ def custom_domain(service: str, value: Any) -> str:
         return validate_custom_domain(value)
     except ConfigurationError as error:
         raise invalid_parameter(service, str(error)) from None
+
+
+def endpoint_name(service: str, value: Any, name: str = "EndpointName") -> str:
+    if value is None or value == "":
+        raise invalid_parameter(service, f"{name} is required.")
+    return _checked(service, validate_endpoint_name, value, name)
