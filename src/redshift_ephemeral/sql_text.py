@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
+# PostgreSQL's rule: a tag is an identifier without "$" - letters (any alphabet, as in
+# ``$é$``), digits after the first, underscores.
+_DOLLAR_TAG = re.compile(r"\$([^\W\d][\w]*)?\$")
 _IDENTIFIER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
 
 
@@ -76,8 +78,13 @@ def _tokens(sql: str) -> Iterator[tuple[str, int, int]]:
         elif char == '"':
             end = _skip_quoted(sql, position, '"')
         elif sql.startswith("--", position):
-            newline = sql.find("\n", position)
-            end = length if newline < 0 else newline + 1
+            # PostgreSQL ends a line comment at a carriage return as at a line feed.
+            ends = [
+                index
+                for index in (sql.find("\n", position), sql.find("\r", position))
+                if index >= 0
+            ]
+            end = min(ends) + 1 if ends else length
         elif sql.startswith("/*", position):
             end = _skip_block_comment(sql, position)
         elif char == "$" and (position == 0 or sql[position - 1] not in _IDENTIFIER_CHARS):

@@ -452,6 +452,20 @@ class Target:
         if host is not None and (parsed := parse_redshift_hostname(host)) is not None:
             if name is None and custom_domain is None:
                 deployment, name = parsed.deployment, parsed.name
+            elif name is not None and (
+                (parsed.deployment, parsed.name) != (deployment, name)
+                or (region is not None and region != parsed.region)
+            ):
+                # The password is issued for the named target: it must not go to the
+                # endpoint of another one (which has a genuine Amazon certificate too).
+                raise ConfigurationError(
+                    f"The host {host!r} is the endpoint of {parsed.deployment.value} "
+                    f"{parsed.name!r} in {parsed.region}, but the target is "
+                    f"{deployment.value} {name!r}"
+                    + (f" in {region}" if region else "")
+                    + ": its password would go to another cluster. Name the same target in "
+                    "both, or give only one of them."
+                )
             region = region or parsed.region
         if name is None and custom_domain is None:
             if host is not None:

@@ -320,3 +320,36 @@ def test_cli_query_with_the_data_api_driver(env: dict[str, str]) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "n\n42"
+
+
+def test_a_rollback_through_sqlalchemy_after_a_write_is_an_error_not_a_silent_success(
+    redshift_local: LocalStack,
+) -> None:
+    """Every Data API statement has committed when it ends: a failed ``engine.begin()`` block
+    cannot roll its writes back, and says so; after reads only, a rollback is harmless."""
+    from redshift_ephemeral.db.data_api import NotSupportedError
+
+    engine = ephemeral_engine(redshift_local.source(db_user="alice"), driver="data_api")
+    try:
+        with engine.connect() as connection:  # reads only: the implicit rollback is fine
+            connection.execute(sqlalchemy.text("SELECT 1")).all()
+        with engine.begin() as connection:
+            connection.execute(sqlalchemy.text("CREATE TABLE IF NOT EXISTS rollback_probe (n int)"))
+        with raises(Exception) as caught, engine.begin() as connection:
+            connection.execute(sqlalchemy.text("INSERT INTO rollback_probe VALUES (1)"))
+            raise RuntimeError("the block fails after its write")
+        # SQLAlchemy re-raises the block's own error; the refused rollback is in its chain.
+        chain, error = [], caught.value
+        while error is not None and len(chain) < 10:
+            chain.append(error)
+            error = error.__context__
+        refused = [error for error in chain if isinstance(error, NotSupportedError)]
+        assert refused, chain
+        assert "committed" in str(refused[0])
+        with engine.connect() as connection:
+            count = connection.execute(sqlalchemy.text("SELECT COUNT(*) FROM rollback_probe"))
+            assert count.scalar() == 1  # the write stayed, as the error said
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sqlalchemy.text("DROP TABLE IF EXISTS rollback_probe"))
+        engine.dispose()

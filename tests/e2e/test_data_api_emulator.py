@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -119,7 +120,8 @@ def test_statements_of_another_identity_do_not_exist_for_the_caller(
     for call in (bob.describe_statement, bob.get_statement_result, bob.cancel_statement):
         with raises(ClientError) as caught:
             call(Id=submitted["Id"])
-        assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        # bob's policy allows his own statements only (statement-owner-iam-userid).
+        assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
     listed = bob.list_statements(Status="ALL")["Statements"]
     assert submitted["Id"] not in [statement["Id"] for statement in listed]
 
@@ -245,4 +247,71 @@ def test_invalid_requests_are_validation_errors(
     client = data_api(redshift_local)
     with raises(ClientError, match=message) as caught:
         client.execute_statement(DbUser="alice", **CLUSTER, **arguments)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_two_sessions_of_one_role_do_not_see_each_others_statements(
+    redshift_local: LocalStack,
+) -> None:
+    """One principal (the role), two sessions: the owner condition of the role's policy
+    (``statement-owner-iam-userid`` = ``${aws:userid}``) is evaluated on the statement's
+    owner, so the second session can neither read nor list the first one's statement."""
+    sts = redshift_local.session().client("sts", endpoint_url=redshift_local.endpoint_url)
+    role_arn = f"arn:aws:iam::{seed.ACCOUNT}:role/{seed.ASSUMABLE_ROLE}"
+
+    def role_session(name: str) -> Any:
+        keys = sts.assume_role(RoleArn=role_arn, RoleSessionName=name)["Credentials"]
+        return boto3.Session(
+            aws_access_key_id=keys["AccessKeyId"],
+            aws_secret_access_key=keys["SecretAccessKey"],
+            aws_session_token=keys["SessionToken"],
+            region_name=redshift_local.region,
+        ).client("redshift-data", endpoint_url=redshift_local.endpoint_url)
+
+    first, second = role_session("first"), role_session("second")
+    submitted = first.execute_statement(Sql="SELECT 'first session only' AS s", **CLUSTER)
+    wait(first, submitted["Id"])
+    assert first.get_statement_result(Id=submitted["Id"])["Records"]
+    for call in (second.describe_statement, second.get_statement_result):
+        with raises(ClientError) as caught:
+            call(Id=submitted["Id"])
+        assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+    listed = second.list_statements(Status="ALL")["Statements"]
+    assert submitted["Id"] not in [statement["Id"] for statement in listed]
+
+
+def test_a_parameter_is_a_value_never_sql(redshift_local: LocalStack) -> None:
+    """The emulator binds by writing literals: a backslash before a quote (with
+    standard_conforming_strings off) stays text."""
+    alice = data_api(redshift_local)
+    session = alice.execute_statement(
+        Sql="SET standard_conforming_strings TO off", SessionKeepAliveSeconds=60, **CLUSTER
+    )
+    wait(alice, session["Id"])
+    value = "\\' AS v, (SELECT COUNT(*) FROM my_table) AS injected --"
+    submitted = alice.execute_statement(
+        Sql="SELECT :x AS v",
+        Parameters=[{"name": "x", "value": value}],
+        SessionId=session["SessionId"],
+    )
+    described = wait(alice, submitted["Id"])
+    assert described["Status"] == "FINISHED", described.get("Error")
+    result = alice.get_statement_result(Id=submitted["Id"])
+    assert [column["name"] for column in result["ColumnMetadata"]] == ["v"]
+    assert result["Records"] == [[{"stringValue": value}]]
+
+
+def test_a_placeholder_inside_a_dollar_quote_with_any_tag_is_text(
+    redshift_local: LocalStack,
+) -> None:
+    """``$é$ … :x … $é$`` is a dollar-quoted string for PostgreSQL, so ``:x`` there is no
+    parameter (and a parameter named x is refused as unused) - never a place where the
+    value's own ``$é$`` could end the string and run as SQL."""
+    alice = data_api(redshift_local)
+    with raises(ClientError) as caught:
+        alice.execute_statement(
+            Sql="SELECT $é$ note: :x $é$ AS v",
+            Parameters=[{"name": "x", "value": "$é$ || (SELECT 1) || $é$"}],
+            **CLUSTER,
+        )
     assert caught.value.response["Error"]["Code"] == "ValidationException"

@@ -44,6 +44,18 @@ def test_placeholders_are_found_outside_literals_comments_and_casts() -> None:
     assert [p.name for p in placeholders(sql)] == ["a", "j_1"]
 
 
+def test_the_tokenizer_follows_postgresql_where_it_differs_from_ascii_habits() -> None:
+    """A dollar-quote tag may be any identifier (``$é$``), and a line comment also ends at a
+    carriage return: placeholders inside either are text, outside are placeholders. (The
+    emulator binds by tokenizing: a disagreement here was SQL injection there.)"""
+    assert placeholders("SELECT $é$ note: :x $é$") == []
+    assert [p.name for p in placeholders("SELECT 1 -- comment\r, :y")] == ["y"]
+    assert split_statements("SELECT 1 -- comment\r; SELECT 2") == [
+        "SELECT 1 -- comment",
+        "SELECT 2",
+    ]
+
+
 def test_scripts_split_at_semicolons_in_plain_text_only() -> None:
     sql = "SELECT ';'; -- a comment; still comment\nSELECT $$;$$ ;; /* ; */ ;SELECT 3"
     assert split_statements(sql) == [
@@ -274,6 +286,32 @@ def test_a_statement_past_its_timeout_is_cancelled(stubbed: tuple[Connection, St
         connection.cursor().execute("SELECT pg_sleep(10)")
 
 
+def test_a_statement_that_ended_as_the_timeout_came_is_not_reported_cancelled(
+    stubbed: tuple[Connection, Stubber],
+) -> None:
+    """CancelStatement refused (the statement had finished): its real outcome is returned,
+    so a caller does not retry a statement that committed."""
+    connection, stubber = stubbed
+    connection.statement_timeout = 0.05
+    connection.keep_alive_seconds = 0
+    stubber.add_response("execute_statement", {"Id": STATEMENT_ID}, {"Sql": ANY, **_target()})
+    for _ in range(4):
+        stubber.add_response(
+            "describe_statement", {"Id": STATEMENT_ID, "Status": "STARTED"}, {"Id": STATEMENT_ID}
+        )
+    stubber.add_client_error(
+        "cancel_statement",
+        service_error_code="ValidationException",
+        service_message="Could not cancel a query that is already in FINISHED state",
+        expected_params={"Id": STATEMENT_ID},
+    )
+    finished = {"Id": STATEMENT_ID, "Status": "FINISHED", "HasResultSet": False}
+    stubber.add_response("describe_statement", finished, {"Id": STATEMENT_ID})
+    cursor = connection.cursor()
+    cursor.execute("INSERT INTO t VALUES (1)")
+    assert connection.changed_since_commit
+
+
 def _target() -> dict[str, Any]:
     return {
         "ClusterIdentifier": "analytics",
@@ -345,3 +383,23 @@ def test_rollback_is_refused_and_commit_is_a_no_op(stubbed: tuple[Connection, St
     connection.commit()
     with pytest.raises(NotSupportedError):
         connection.rollback()
+
+
+@pytest.mark.parametrize(
+    ("type_name", "text"),
+    [("date", "infinity"), ("date", "0044-03-15 BC"), ("timestamp", "-infinity")],
+)
+def test_dates_python_cannot_hold_come_back_as_their_text(type_name: str, text: str) -> None:
+    from redshift_ephemeral.db.data_api.values import from_text
+
+    assert from_text(type_name, text) == text
+
+
+def test_numbers_from_a_url_are_read_as_numbers_and_nonsense_is_refused() -> None:
+    from redshift_ephemeral.db.data_api import options_of
+    from redshift_ephemeral.errors import ConfigurationError
+
+    checked = options_of({"session_keep_alive_seconds": "60", "statement_timeout": "5"})
+    assert checked == {"session_keep_alive_seconds": 60, "statement_timeout": 5.0}
+    with pytest.raises(ConfigurationError, match="expected a number"):
+        options_of({"statement_timeout": "soon"})

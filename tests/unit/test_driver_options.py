@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from redshift_ephemeral.db.options import (
+    LIBPQ_HARMLESS,
     LIBPQ_RESERVED,
     REDSHIFT_CONNECTOR_ALLOWED,
     check_command_line,
@@ -45,6 +46,23 @@ def test_every_reserved_libpq_option_is_refused_in_any_case(driver: str, option:
 )
 def test_the_options_the_issue_names_are_reserved(option: str) -> None:
     assert option in LIBPQ_RESERVED
+
+
+def test_every_keyword_the_installed_libpq_knows_is_classified() -> None:
+    """A new libpq keyword (libpq 18 brought sslkeylogfile, which writes the TLS secrets to a
+    file) fails here until someone decides whether it is harmless."""
+    import psycopg
+
+    keywords = {default.keyword.decode() for default in psycopg.pq.Conninfo.get_defaults()}
+    unclassified = keywords - set(LIBPQ_RESERVED) - LIBPQ_HARMLESS
+    assert not unclassified, f"classify these libpq keywords in db/options.py: {unclassified}"
+    assert not set(LIBPQ_RESERVED) & LIBPQ_HARMLESS
+
+
+@pytest.mark.parametrize("option", ["sslkeylogfile", "scram_client_key", "oauth_issuer"])
+def test_libpq_18_keywords_that_expose_or_replace_the_login_are_refused(option: str) -> None:
+    with pytest.raises(ConfigurationError, match="may not be given in driver_options"):
+        check_driver_options("psycopg", {option: "x"}, "driver_options")
 
 
 @pytest.mark.parametrize("driver", ["psycopg2", "psycopg"])

@@ -231,3 +231,21 @@ def test_a_target_names_itself_in_messages(target: Target, label: str) -> None:
 def test_a_target_needs_a_name_or_a_custom_domain() -> None:
     with pytest.raises(ConfigurationError, match="No workgroup given"):
         Target(Deployment.SERVERLESS)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"cluster_id": "demo-cluster"},
+        {"workgroup": "attacker"},
+        {"cluster_id": "attacker", "region": "eu-west-1"},
+    ],
+)
+def test_a_standard_host_of_another_target_is_refused(options: dict[str, str]) -> None:
+    """A URL or config names the host of cluster ``attacker`` while the environment names
+    ``demo-cluster``: the password for one would go to the other."""
+    host = "attacker.cabc123xyz.us-east-1.redshift.amazonaws.com"
+    with pytest.raises(ConfigurationError, match="would go to another cluster"):
+        Target.from_options(host=host, **options)  # type: ignore[arg-type]
+    same = Target.from_options(host=host, cluster_id="attacker")
+    assert (same.name, same.region) == ("attacker", "us-east-1")

@@ -29,6 +29,11 @@ if TYPE_CHECKING:
 DEFAULT_DATABASE = DATA_API_DEFAULT_DATABASE
 
 
+_SESSION_GONE = ("Session is not available", "is invalid", "not found")
+"""How AWS says a session is gone ("Session is not available", "Session with Id ... is
+invalid"); "Session is busy" and the like are errors, not a reason to start a new session."""
+
+
 class SessionGoneError(AwsError):
     """AWS no longer has the session (it lapsed, was reclaimed, or never existed): the
     statement did not run, and may be submitted again in a new session."""
@@ -190,7 +195,11 @@ class DataApiClient:
         if isinstance(error, ClientError):
             details = error.response.get("Error", {})
             code, message = str(details.get("Code", "")), str(details.get("Message", ""))
-            if session_id is not None and code == "ValidationException" and "ession" in message:
+            if (
+                session_id is not None
+                and code == "ValidationException"
+                and any(sign in message for sign in _SESSION_GONE)
+            ):
                 return SessionGoneError(
                     f"Data API session {session_id} is not available ({message}).",
                     code=code,

@@ -43,7 +43,12 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         rows = [
             ("host", credential.host),
             *(
-                [("hostaddr", f"{credential.connect_address} (TLS verifies the host name)")]
+                [
+                    (
+                        "hostaddr",
+                        f"{credential.connect_address} ({_what_tls_checks(credential.sslmode)})",
+                    )
+                ]
                 if credential.connect_address is not None
                 else []
             ),
@@ -60,3 +65,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         for name, value in rows:
             print(f"{name:<{width}}  {value}", file=output)
     return 0
+
+
+def _what_tls_checks(sslmode: str) -> str:
+    if sslmode == "verify-full":
+        return "TLS verifies the host name"
+    if sslmode == "verify-ca":
+        return "TLS verifies the CA, not the host name"
+    return "TLS encrypts but verifies nothing"

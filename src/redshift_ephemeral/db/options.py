@@ -60,10 +60,48 @@ LIBPQ_RESERVED: Mapping[str, str] = {
             "gsslib",
             "krbsrvname",
             "gssdelegation",
+            "sslkeylogfile",  # libpq 18: writes the TLS session secrets to a file
+            "sslcompression",
+            "min_protocol_version",
+            "max_protocol_version",
         ),
         _IN_TLS_SETTINGS,
     ),
+    # libpq 18's other ways to authenticate or to say who the server must be.
+    **dict.fromkeys(
+        (
+            "scram_client_key",
+            "scram_server_key",
+            "oauth_issuer",
+            "oauth_client_id",
+            "oauth_client_secret",
+            "oauth_scope",
+            "requirepeer",
+            "replication",
+        ),
+        _FROM_AWS,
+    ),
 }
+
+LIBPQ_HARMLESS = frozenset(
+    {
+        "application_name",
+        "fallback_application_name",
+        "client_encoding",
+        "connect_timeout",
+        "keepalives",
+        "keepalives_count",
+        "keepalives_idle",
+        "keepalives_interval",
+        "load_balance_hosts",
+        "options",
+        "target_session_attrs",
+        "tcp_user_timeout",
+    }
+)
+"""The libpq keywords known to change neither where the password goes nor how the server is
+verified. A test holds every keyword the installed libpq knows to one of the two lists, so a
+new libpq's keyword is classified by hand before it can pass the guard unexamined."""
 
 # redshift_connector takes its IAM and identity-provider settings as connect() options: any
 # of them would make the driver fetch (or invent) credentials of its own. So for it the rule

@@ -34,6 +34,7 @@ from sqlalchemy.engine import URL, CreateEnginePlugin, Engine
 from ..config import OPTION_BY_CONFIG_KEY, PROGRAM_ONLY_OPTIONS, SourceOptions, text_layer
 from ..errors import ConfigurationError
 from ..source import CredentialSource
+from .connections import check_driver_route
 from .drivers import DRIVERS, Driver, check_driver
 from .options import check_driver_options, check_engine_options
 from .pools import take_fresh_credentials
@@ -141,6 +142,7 @@ class RedshiftEphemeralPlugin(CreateEnginePlugin):
             if target is not None
             else CredentialSource.from_config(**overrides)
         )
+        check_driver_route(self.driver, self.source)  # before any AWS call, as create_engine
 
     def update_url(self, url: URL) -> URL:
         """The URL without the plugin's own parameters (SQLAlchemy requires it)."""

@@ -93,7 +93,20 @@ def options_of(options: dict[str, Any] | None) -> dict[str, Any]:
         raise ConfigurationError(
             f"Unknown data_api driver option {unknown[0]!r}: it takes {', '.join(sorted(allowed))}."
         )
-    return dict(options or {})
+    checked = dict(options or {})
+    # A URL's query string gives text: numbers are read as numbers here, or refused.
+    for name, kind in (("session_keep_alive_seconds", int), ("statement_timeout", float)):
+        value = checked.get(name)
+        if isinstance(value, str):
+            try:
+                checked[name] = kind(value)
+            except ValueError:
+                from ...errors import ConfigurationError
+
+                raise ConfigurationError(
+                    f"Invalid data_api driver option {name}={value!r}: expected a number."
+                ) from None
+    return checked
 
 
 __all__ = [

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -75,6 +76,9 @@ class Connection:
             )
         self._client = client or DataApiClient(identity, target)
         self.keep_alive_seconds = session_keep_alive_seconds
+        # A statement without a result set (or a batch) ran since the last commit(): for
+        # SQLAlchemy's rollback, which cannot undo it (dialect.py).
+        self.changed_since_commit = False
         self.result_format = result_format
         self.statement_timeout = statement_timeout
         self.session_id: str | None = None
@@ -91,6 +95,7 @@ class Connection:
     def commit(self) -> None:
         """Nothing to do: every statement (and every batch) has committed already."""
         self._check_open()
+        self.changed_since_commit = False
 
     def rollback(self) -> None:
         raise NotSupportedError(
@@ -128,6 +133,8 @@ class Connection:
         description = self._wait(submitted.statement_id)
         status = description.get("Status")
         if status == "FINISHED":
+            if not description.get("HasResultSet", True) or len(sqls) > 1:
+                self.changed_since_commit = True  # committed already: no rollback undoes it
             return description
         error = str(description.get("Error") or "").strip()
         if status == "ABORTED":
@@ -171,7 +178,10 @@ class Connection:
         try:
             for delay in poll_delays():
                 if deadline is not None and time.monotonic() + delay > deadline:
-                    self._client.cancel(statement_id)
+                    if not self._client.cancel(statement_id):
+                        # It ended as we gave up: report what it did, not a cancellation
+                        # (a caller retrying a committed INSERT would run it twice).
+                        return self._client.describe(statement_id)
                     raise OperationalError(
                         f"The statement did not finish within {self.statement_timeout} s and "
                         "was cancelled. Raise statement_timeout, or make the query cheaper."
@@ -181,7 +191,8 @@ class Connection:
                 if description.get("Status") in ("FINISHED", "FAILED", "ABORTED"):
                     return description
         except KeyboardInterrupt:
-            self._client.cancel(statement_id)
+            with contextlib.suppress(Exception):  # the Ctrl-C is what the caller must see
+                self._client.cancel(statement_id)
             raise
         raise AssertionError("unreachable: poll_delays() never ends")  # pragma: no cover
 

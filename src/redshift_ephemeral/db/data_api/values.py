@@ -111,12 +111,20 @@ def from_text(type_name: str, text: str) -> Any:
         return decimal.Decimal(text)
     if name in _BOOLEAN_TYPES:
         return text.lower() in ("t", "true", "1")
-    if name == "date":
-        return dt.date.fromisoformat(text)
-    if name in _TIMESTAMP_TYPES:
-        return dt.datetime.fromisoformat(text)
-    if name in _TIME_TYPES:
-        return dt.time.fromisoformat(text)
+    if name == "date" or name in _TIMESTAMP_TYPES or name in _TIME_TYPES:
+        parse = (
+            dt.date.fromisoformat
+            if name == "date"
+            else dt.datetime.fromisoformat
+            if name in _TIMESTAMP_TYPES
+            else dt.time.fromisoformat
+        )
+        try:
+            return parse(text)
+        except ValueError:
+            # A value Python's types cannot hold ('infinity', a date BC): its text, as the
+            # server wrote it, rather than an error in the middle of a fetch.
+            return text
     if name in _BINARY_TYPES:
         return bytes.fromhex(text[2:]) if text.startswith("\\x") else text.encode()
     return text

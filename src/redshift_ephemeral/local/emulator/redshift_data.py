@@ -372,7 +372,8 @@ class RedshiftDataHandlers:
         chosen = [
             statement
             for statement in self._statements.statements_of(call.caller.principal_arn)
-            if (role_level or statement.owner_arn == call.caller.arn)
+            if self._may_see(call, statement)
+            and (role_level or statement.owner_arn == call.caller.arn)
             and status in ("ALL", statement.status)
             and (not prefix or (statement.name or "").startswith(prefix))
             and p.get("ClusterIdentifier") in (None, statement.target)
@@ -462,18 +463,32 @@ class RedshiftDataHandlers:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _may_see(self, call: Call, statement: Statement) -> bool:
+        """Whether the caller's policy lets it see ``statement`` (its owner condition)."""
+        try:
+            self._auth.authorize(
+                call,
+                call.action,
+                "*",
+                {"redshift-data:statement-owner-iam-userid": statement.owner_user_id},
+            )
+        except AwsFault:
+            return False
+        return True
+
     def _owned(self, call: Call, knobs: Knobs) -> tuple[Statement, int | None]:
         """The caller's statement named by ``Id`` and, for ``<id>:<n>``, the part's index."""
         statement_id = call.params.get("Id")
         if not isinstance(statement_id, str) or not statement_id:
             raise _validation("Id is required.")
-        self._auth.authorize(
-            call,
-            call.action,
-            "*",
-            {"redshift-data:statement-owner-iam-userid": call.caller.user_id},
-        )
         statement = self._statements.get(statement_id, knobs.time_scale)
+        # The condition key is the statement's owner, as in AWS: a policy that limits a role's
+        # sessions to their own statements (``${aws:userid}``) keeps one session out of
+        # another's, though both are the same principal.
+        owner = statement.owner_user_id if statement is not None else call.caller.user_id
+        self._auth.authorize(
+            call, call.action, "*", {"redshift-data:statement-owner-iam-userid": owner}
+        )
         if statement is None or statement.owner_principal != call.caller.principal_arn:
             raise _not_found("Query does not exist.")
         index = None
@@ -513,7 +528,10 @@ def _bind(sql: str, parameters: dict[str, str]) -> str:
     def literal(name: str) -> str:
         if name not in parameters:
             raise _validation(f"The SQL refers to parameter :{name}, which was not given.")
-        return "'" + parameters[name].replace("'", "''") + "'"
+        # An E'' literal, backslashes escaped too: the same text whatever the session's
+        # standard_conforming_strings says.
+        value = parameters[name].replace("\\", "\\\\").replace("'", "''")
+        return "E'" + value + "'"
 
     return substitute(sql, literal)
 
