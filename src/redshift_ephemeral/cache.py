@@ -165,6 +165,9 @@ class CredentialStore(Protocol):
     def age(self, moment: Moment) -> float | None:
         """Seconds since ``moment`` (negative if it looks future); None if unknowable."""
 
+    def age_uncertainty(self, moment: Moment) -> float:
+        """How many seconds ``age(moment)`` may be off by (0 on one shared clock)."""
+
     def load(self, key: str) -> StoredCredential | None: ...
 
     def save(self, key: str, label: str, credential: Credential, requested: Moment) -> None: ...
@@ -182,10 +185,9 @@ class CredentialStore(Protocol):
     def save_endpoint(self, key: str, host: str, port: int, database: str) -> None: ...
 
 
-SKEW_MARGIN_SECONDS = 2.0
-"""Taken off the remaining life of an entry read from a store (at most 5 % of its lifetime),
-for clock adjustments between the writer and the reader."""
 _SKEW_MARGIN_FRACTION = 0.05
+"""The most taken off an entry's remaining life for the store's clock uncertainty (none when
+both processes read one boot clock), as a share of its lifetime."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,7 +357,8 @@ class CredentialCache:
         now, age = self._clock(), self.store.age(stored.requested)
         credential = stored.credential
         lifetime = credential.lifetime_seconds
-        margin = min(SKEW_MARGIN_SECONDS, lifetime * _SKEW_MARGIN_FRACTION)
+        uncertainty = self.store.age_uncertainty(stored.requested)
+        margin = min(uncertainty, lifetime * _SKEW_MARGIN_FRACTION)
         if lifetime <= 0 or age is None or age < -margin:
             return None
         requested_at = now - max(age, 0.0) - margin

@@ -63,6 +63,9 @@ _CREDENTIAL_SUFFIX = ".json"
 _LOCK_SUFFIX = ".lock"
 _FAILURE_SUFFIX = ".failed"
 _STALE_TEMPORARY = 60.0  # seconds: no write takes that long
+WALL_CLOCK_UNCERTAINTY = 2.0
+"""Seconds an age taken on the wall clock (an entry of another boot) may be off by: NTP
+adjustments between the write and the read."""
 MAX_ENTRY_BYTES = 64 * 1024
 """An entry is well under 2 KiB; anything bigger is not ours and is not read whole."""
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
@@ -177,6 +180,14 @@ class FileStore:
             return boot[1] - moment.boot_time
         age = self.wall_clock() - moment.wall
         return age if age >= 0 else None
+
+    def age_uncertainty(self, moment: Moment) -> float:
+        """How wrong ``age(moment)`` may be: nothing on the boot clock (one clock for every
+        process of the boot), ``WALL_CLOCK_UNCERTAINTY`` on the wall clock."""
+        boot = self.boot_clock()
+        if boot is not None and moment.boot_time is not None and boot[0] == moment.boot_id:
+            return 0.0
+        return WALL_CLOCK_UNCERTAINTY
 
     # -- credentials -------------------------------------------------------------------------
 

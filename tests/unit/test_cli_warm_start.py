@@ -95,3 +95,44 @@ def test_a_cold_creds_does_load_botocore_so_the_check_can_see_it(tmp_path: Path)
     result = run_creds(environment(tmp_path))
     assert result.returncode == 3, result.stderr  # AWS unreachable: the store was empty
     assert "LOADED:botocore\n" in result.stderr, result.stderr
+
+
+# The console script (``run``) without coverage in the child, so its fast exit is what runs.
+CONSOLE_SCRIPT = """
+import sys
+from redshift_ephemeral.cli.main import run
+sys.argv = ["redshift-ephemeral", *sys.argv[1:]]
+run()
+"""
+
+
+def run_console_script(environ: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    # Neither coverage (which needs a normal exit) nor PYTHONUNBUFFERED (which would hide a
+    # missing flush): output to a pipe is block-buffered, as in a user's `| jq`.
+    no_coverage = {
+        name: value
+        for name, value in environ.items()
+        if "COVERAGE" not in name and name != "PYTHONUNBUFFERED"
+    }
+    return subprocess.run(
+        [sys.executable, "-c", CONSOLE_SCRIPT, *argv],
+        env=no_coverage,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_fast_exit_flushes_all_output_and_keeps_the_exit_code(tmp_path: Path) -> None:
+    """``creds`` ends with ``os._exit`` (no interpreter teardown): what it printed is all
+    there, and its exit code is the command's, for success and for failure alike."""
+    environ = environment(tmp_path)
+    seed_store(environ)
+    warm = run_console_script(environ, *ARGV, "--format", "json")
+    assert warm.returncode == 0, warm.stderr
+    assert HOST in warm.stdout
+    assert warm.stdout.rstrip().endswith("}")  # the whole JSON document, not a prefix
+    cold = run_console_script(environment(tmp_path / "other"), *ARGV)
+    assert cold.returncode == 3
+    assert "redshift-ephemeral:" in cold.stderr  # the error line was flushed too

@@ -207,5 +207,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNEXPECTED
 
 
+# Commands that hold nothing to clean up once they have printed: for them the interpreter's
+# own teardown (freeing botocore's models and clients, ~50 ms) is skipped.
+FAST_EXIT_COMMANDS = ("creds", "password", "cache")
+
+
+def run() -> NoReturn:
+    """The ``redshift-ephemeral`` console script: ``main()``, then the exit. After a
+    ``FAST_EXIT_COMMANDS`` command, output is flushed and the process ends at once
+    (``os._exit``) - unless coverage is measuring it, whose data is written at exit."""
+    code = main()
+    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    if command in FAST_EXIT_COMMANDS and "coverage" not in sys.modules:
+        if "logging" in sys.modules:
+            import logging
+
+            logging.shutdown()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):  # a closed pipe: exit as Python would, with 120
+            os._exit(120)
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
