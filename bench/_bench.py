@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -80,3 +83,81 @@ def median_seconds(action: Callable[[], object], runs: int) -> float:
         action()
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
+
+
+# -- processes --------------------------------------------------------------------------------
+
+
+def wall(command: list[str], env: dict[str, str], limit: float = 60.0) -> float:
+    """Wall time of one run of ``command``, killed after ``limit`` seconds. (Not
+    ``subprocess.run(timeout=...)``: its wait polls with sleeps of up to 50 ms, which rounds
+    every measurement up to the next 50 ms step.)"""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    watchdog = threading.Timer(limit, process.kill)
+    watchdog.start()
+    try:
+        code = process.wait()
+    finally:
+        watchdog.cancel()
+    elapsed = time.perf_counter() - started
+    if code != 0:
+        raise subprocess.CalledProcessError(code, command)
+    return elapsed
+
+
+def aws_get_cluster_credentials(aws: Path, endpoint_url: str) -> list[str]:
+    """The AWS CLI baseline: ``aws redshift get-cluster-credentials`` for alice on the local
+    stack's cluster."""
+    return [
+        str(aws),
+        "redshift",
+        "get-cluster-credentials",
+        "--db-user",
+        "alice",
+        "--cluster-identifier",
+        "demo-cluster",
+        "--endpoint-url",
+        endpoint_url,
+        "--output",
+        "json",
+    ]
+
+
+def run_released(
+    commands: list[list[str]],
+    env: dict[str, str],
+    ready: list[Path],
+    start: Path,
+    *,
+    ready_seconds: float,
+    finish_seconds: float,
+) -> list[str]:
+    """Start one process per command, wait until each has touched its ``ready`` file, then
+    release them all at once by creating ``start``; their outputs. Every process is killed
+    if the run does not finish in time; one that fails fails the run."""
+    processes = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for command in commands
+    ]
+    try:
+        deadline = time.monotonic() + ready_seconds
+        while not all(path.exists() for path in ready):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"processes not ready after {ready_seconds} s")
+            time.sleep(0.005)
+        start.touch()
+        outputs = [process.communicate(timeout=finish_seconds) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    failed = [
+        err for process, (_, err) in zip(processes, outputs, strict=True) if process.returncode
+    ]
+    if failed:
+        raise RuntimeError(f"{len(failed)} processes failed: {failed[0]}")
+    return [out for out, _ in outputs]

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _bench import Figure, report
+from _bench import Figure, aws_get_cluster_credentials, report, wall
 from redshift_ephemeral.local import LocalStack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, for tests.interop
@@ -28,12 +28,6 @@ from tests.interop import venvs
 
 RUNS = 12
 START_SECONDS = 60.0
-
-
-def wall(command: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -63,19 +57,7 @@ def main() -> None:
                     raise SystemExit("the agent did not start")
                 time.sleep(0.05)
             ours_command = [ours_cli, "password", "bench"]
-            aws_command = [
-                str(aws),
-                "redshift",
-                "get-cluster-credentials",
-                "--db-user",
-                "alice",
-                "--cluster-identifier",
-                "demo-cluster",
-                "--endpoint-url",
-                stack.endpoint_url,
-                "--output",
-                "json",
-            ]
+            aws_command = aws_get_cluster_credentials(aws, stack.endpoint_url)
             wall(ours_command, env)  # warm file caches for both
             wall(aws_command, env)
             calls_before = stack.calls().get("redshift:GetClusterCredentials", 0)

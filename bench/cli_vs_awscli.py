@@ -24,11 +24,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-from _bench import Figure, report
+from _bench import Figure, aws_get_cluster_credentials, report, wall
 from redshift_ephemeral.local import LocalStack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, for tests.interop
@@ -37,24 +35,6 @@ from tests.interop import venvs
 RUNS = 15
 CALL = "redshift:GetClusterCredentials"
 DISCOVERY = "redshift:DescribeClusters"
-
-
-def wall(command: list[str], env: dict[str, str]) -> float:
-    """Wall time of one run, bounded at 60 s by a timer that kills it. (Not
-    ``subprocess.run(timeout=...)``: its wait polls with sleeps of up to 50 ms, which rounds
-    every measurement up to the next 50 ms step.)"""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    watchdog = threading.Timer(60, process.kill)
-    watchdog.start()
-    try:
-        code = process.wait()
-    finally:
-        watchdog.cancel()
-    elapsed = time.perf_counter() - started
-    if code != 0:
-        raise subprocess.CalledProcessError(code, command)
-    return elapsed
 
 
 def main() -> None:
@@ -77,19 +57,7 @@ def main() -> None:
             return base | {"XDG_CACHE_HOME": str(Path(scratch) / f"cold-{run}")}
 
         ours_command = [ours_cli, "creds", "--format", "json", "--db-user", "alice"]
-        aws_command = [
-            str(aws),
-            "redshift",
-            "get-cluster-credentials",
-            "--db-user",
-            "alice",
-            "--cluster-identifier",
-            "demo-cluster",
-            "--endpoint-url",
-            stack.endpoint_url,
-            "--output",
-            "json",
-        ]
+        aws_command = aws_get_cluster_credentials(aws, stack.endpoint_url)
         # What any botocore-based command pays before its first line of work: the interpreter
         # and `import botocore.session` (the AWS CLI pays it too). Printed beside cold.
         floor_command = [sys.executable, "-c", "import botocore.session"]

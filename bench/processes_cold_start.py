@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _bench import Figure, report
+from _bench import Figure, report, run_released
 from redshift_ephemeral.local import LocalStack
 
 PROCESSES = 8
@@ -46,14 +44,6 @@ sys.exit(main(sys.argv[4:]))
 """
 
 
-def wait_for(paths: list[Path], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not all(path.exists() for path in paths):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"workers not ready after {seconds} s")
-        time.sleep(0.005)
-
-
 def one_round(
     stack: LocalStack, base: dict[str, str], scratch: Path, argv: list[str]
 ) -> tuple[int, int, int]:
@@ -63,29 +53,14 @@ def one_round(
     env = base | {"XDG_CACHE_HOME": str(scratch / "cache")}
     start = scratch / "start"
     ready = [scratch / f"ready-{index}" for index in range(PROCESSES)]
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(path), str(start), str(READY_SECONDS), *argv],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    commands = [
+        [sys.executable, "-c", WORKER, str(path), str(start), str(READY_SECONDS), *argv]
         for path in ready
     ]
-    try:
-        wait_for(ready, READY_SECONDS)
-        start.touch()
-        outputs = [worker.communicate(timeout=60) for worker in workers]
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
-    failed = [err for worker, (_, err) in zip(workers, outputs, strict=True) if worker.returncode]
-    if failed:
-        raise RuntimeError(f"{len(failed)} processes failed: {failed[0]}")
-    passwords = {json.loads(out)["password"] for out, _ in outputs}
+    outputs = run_released(
+        commands, env, ready, start, ready_seconds=READY_SECONDS, finish_seconds=60
+    )
+    passwords = {json.loads(out)["password"] for out in outputs}
     calls = stack.calls()
     return calls.get(CALL, 0), calls.get(DISCOVERY, 0), len(passwords)
 

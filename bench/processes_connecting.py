@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _bench import Figure, report
+from _bench import Figure, report, run_released
 from redshift_ephemeral.local import LocalStack
 
 PROCESSES = 8
@@ -63,14 +62,6 @@ def worker(ready: str, start: str, seconds: float, shared: bool) -> None:
     print(json.dumps({"connections": connections, "failures": failures}))
 
 
-def wait_for(paths: list[Path], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not all(path.exists() for path in paths):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"workers not ready after {seconds} s")
-        time.sleep(0.005)
-
-
 def run(stack: LocalStack, base: dict[str, str], lifetime: float, shared: bool) -> dict[str, int]:
     """Credential calls, connections and failures of 8 workers over LIFETIMES lifetimes."""
     stack.reset()
@@ -83,29 +74,14 @@ def run(stack: LocalStack, base: dict[str, str], lifetime: float, shared: bool) 
         start = Path(scratch) / "start"
         ready = [Path(scratch) / f"ready-{index}" for index in range(PROCESSES)]
         seconds = str(LIFETIMES * lifetime)
-        workers = [
-            subprocess.Popen(
-                [sys.executable, __file__, "worker", str(path), str(start), seconds, str(shared)],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+        commands = [
+            [sys.executable, __file__, "worker", str(path), str(start), seconds, str(shared)]
             for path in ready
         ]
-        try:
-            wait_for(ready, READY_SECONDS)
-            start.touch()
-            outputs = [process.communicate(timeout=120) for process in workers]
-        finally:
-            for process in workers:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-    failed = [err for process, (_, err) in zip(workers, outputs, strict=True) if process.returncode]
-    if failed:
-        raise RuntimeError(f"{len(failed)} workers failed: {failed[0]}")
-    results = [json.loads(out) for out, _ in outputs]
+        outputs = run_released(
+            commands, env, ready, start, ready_seconds=READY_SECONDS, finish_seconds=120
+        )
+    results = [json.loads(out) for out in outputs]
     return {
         "calls": stack.calls().get(CALL, 0),
         "connections": sum(result["connections"] for result in results),
