@@ -289,6 +289,7 @@ def test_sqlalchemy_engine_runs_text_queries(redshift_local: LocalStack) -> None
 
 def test_pandas_reads_and_writes_through_the_engine(redshift_local: LocalStack) -> None:
     import pandas
+
     engine = ephemeral_engine(redshift_local.source(db_user="alice"), driver="data_api")
     frame = pandas.read_sql("SELECT id, name FROM my_table ORDER BY id", engine)
     assert len(frame) == 42
